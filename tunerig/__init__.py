@@ -1,0 +1,1 @@
+"""tunerig: the `tunerig` command. The work lives in designer/, codegen/ and hil/."""

@@ -1,0 +1,3 @@
+from tunerig.cli import main
+
+raise SystemExit(main())
