@@ -14,7 +14,9 @@ from designer.errors import TunerigError
 # Stage modules that contribute subcommands, in data-flow order.
 STAGE_CLIS = (
     "designer.cli",
+    "designer.percepnet.cli",
     "codegen.cli",
+    "codegen.nn.cli",
     "hil.cli",
     "tunerig.demo",
 )
