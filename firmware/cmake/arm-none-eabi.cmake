@@ -1,0 +1,13 @@
+# Shared part of the per-core toolchain files: bare-metal arm-none-eabi-gcc, no OS, static only.
+set(CMAKE_SYSTEM_NAME Generic)
+set(CMAKE_SYSTEM_PROCESSOR arm)
+set(CMAKE_C_COMPILER arm-none-eabi-gcc)
+set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
+set(CMAKE_OBJCOPY arm-none-eabi-objcopy)
+set(CMAKE_SIZE arm-none-eabi-size)
+set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_C_FLAGS_INIT "${TR_CPU_FLAGS} -mthumb -ffunction-sections -fdata-sections -ffp-contract=off")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "${TR_CPU_FLAGS} -mthumb -nostartfiles --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections")

@@ -1,0 +1,55 @@
+/* Vector table and reset code for Armv8-M Mainline cores (Cortex-M33, Cortex-M55), running in the
+   Secure state as QEMU's MPS2/MPS3 boards start them. Differences from Armv7-M: vector 7 is
+   SecureFault, and the main stack gets a hardware limit (MSPLIM) so an overflow faults at once. */
+#include <stdint.h>
+#include "tr_cmsis_min.h"
+#include "tr_link.h"
+#include "tr_watchdog.h"
+
+#define TR_N_IRQ 128
+
+extern uint32_t __stack_top, __stack_limit, __data_load, __data_start, __data_end, __bss_start, __bss_end;
+int main(void);
+
+void Reset_Handler(void);
+void Default_Handler(void) { tr_fault_reset(TR_RESET_HARDFAULT); }
+void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void HardFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void MemManage_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void BusFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void UsageFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SecureFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
+
+typedef void (*tr_vector)(void);
+
+__attribute__((section(".vectors"), used)) const tr_vector tr_vector_table[16 + TR_N_IRQ] = {
+    (tr_vector)(uintptr_t)&__stack_top,
+    Reset_Handler, NMI_Handler, HardFault_Handler, MemManage_Handler, BusFault_Handler,
+    UsageFault_Handler, SecureFault_Handler, 0, 0, 0, SVC_Handler, DebugMon_Handler, 0,
+    PendSV_Handler, SysTick_Handler,
+    [16 ... 16 + TR_N_IRQ - 1] = Default_Handler,
+};
+
+void Reset_Handler(void)
+{
+    __asm volatile("msr msplim, %0" : : "r"(&__stack_limit));
+    uint32_t *src = &__data_load, *dst = &__data_start;
+    while (dst < &__data_end) {
+        *dst++ = *src++;
+    }
+    for (dst = &__bss_start; dst < &__bss_end;) {
+        *dst++ = 0u;
+    }
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+    TR_SCB_CPACR |= (0xFu << 20);   /* CP10/CP11: FPU (and MVE, which shares them) usable */
+    tr_dsb();
+    tr_isb();
+#endif
+    (void)main();
+    for (;;) {
+    }
+}
