@@ -37,10 +37,13 @@ static inline int32_t read_s8x4(const int8_t *p)
     return v;
 }
 
-/* Rotate right by 8: brings bytes 1 and 3 to the SXTB16 lanes (gcc folds it into SXTB16 ..., ROR #8). */
-static inline uint32_t ror8(uint32_t x)
+/* Sign-extend bytes 1 and 3 into two int16 lanes: SXTB16 with its ROR #8 operand, one instruction.
+ * ACLE's __sxtb16 has no rotate form and gcc 12 does not fold a separate rotate into it. */
+static inline uint32_t sxtb16_ror8(uint32_t x)
 {
-    return (x >> 8) | (x << 24);
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
 }
 #endif
 
@@ -107,19 +110,19 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
         {
             const int32_t in = read_s8x4(x);
             const int32_t in_e = (int32_t)__sadd16((uint32_t)__sxtb16((uint32_t)in), (uint32_t)off2);
-            const int32_t in_o = (int32_t)__sadd16((uint32_t)__sxtb16(ror8((uint32_t)in)), (uint32_t)off2);
+            const int32_t in_o = (int32_t)__sadd16((uint32_t)sxtb16_ror8((uint32_t)in), (uint32_t)off2);
             int32_t wv = read_s8x4(w0);
             a0 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a0);
-            a0 = __smlad(__sxtb16(ror8((uint32_t)wv)), (uint32_t)in_o, a0);
+            a0 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a0);
             wv = read_s8x4(w1);
             a1 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a1);
-            a1 = __smlad(__sxtb16(ror8((uint32_t)wv)), (uint32_t)in_o, a1);
+            a1 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a1);
             wv = read_s8x4(w2);
             a2 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a2);
-            a2 = __smlad(__sxtb16(ror8((uint32_t)wv)), (uint32_t)in_o, a2);
+            a2 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a2);
             wv = read_s8x4(w3);
             a3 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a3);
-            a3 = __smlad(__sxtb16(ror8((uint32_t)wv)), (uint32_t)in_o, a3);
+            a3 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a3);
             x += 4;
             w0 += 4;
             w1 += 4;
@@ -155,9 +158,9 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
             const int32_t in = read_s8x4(x);
             const int32_t wv = read_s8x4(w);
             const int32_t in_e = (int32_t)__sadd16((uint32_t)__sxtb16((uint32_t)in), (uint32_t)off2);
-            const int32_t in_o = (int32_t)__sadd16((uint32_t)__sxtb16(ror8((uint32_t)in)), (uint32_t)off2);
+            const int32_t in_o = (int32_t)__sadd16((uint32_t)sxtb16_ror8((uint32_t)in), (uint32_t)off2);
             acc = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, acc);
-            acc = __smlad(__sxtb16(ror8((uint32_t)wv)), (uint32_t)in_o, acc);
+            acc = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, acc);
             x += 4;
             w += 4;
         }
