@@ -4,7 +4,7 @@
    Message types and bodies (all integers little-endian; host side: hil/protocol.py):
 
    host -> board
-     HELLO   0x01  (empty)                      -> HELLO_ACK
+     HELLO   0x01  (empty)                      -> HELLO_ACK (request seq echoed in every ACK)
      START   0x02  block_len u16                -> START_ACK; resets the DSP state, next DATA seq = 0
      DATA    0x03  seq = block number, q15 samples (block_len of them) -> OUT with the same seq
      ECHO    0x04  n u32                        -> ECHO_ACK, then the next n raw bytes are echoed
@@ -33,7 +33,7 @@
 
 #define TR_LINK_VERSION     1u
 #define TR_LINK_MAX_BLOCK   256u     /* samples per DATA frame */
-#define TR_LINK_WINDOW      4u       /* DATA frames the host may have in flight = OUT cache depth */
+#define TR_LINK_WINDOW      8u       /* DATA frames the host may have in flight = OUT cache depth */
 
 enum {
     TR_MSG_HELLO = 0x01, TR_MSG_START = 0x02, TR_MSG_DATA = 0x03, TR_MSG_ECHO = 0x04,

@@ -65,7 +65,7 @@ static size_t tr_append_str(uint8_t *p, size_t pos, size_t cap, const char *s)
     return pos;
 }
 
-static void tr_link_hello(tr_link_instance *S)
+static void tr_link_hello(tr_link_instance *S, uint16_t seq)
 {
     const tr_link_config *c = S->cfg;
     uint8_t body[TR_FRAME_MAX_BODY];
@@ -80,7 +80,7 @@ static void tr_link_hello(tr_link_instance *S)
     n = tr_append_str(body, n, 200, c->build_id);
     n = tr_append_str(body, n, 400, c->profile_hash);
     n = tr_append_str(body, n, sizeof body, c->board_name);
-    tr_link_send(S, TR_MSG_HELLO_ACK, 0, body, n);
+    tr_link_send(S, TR_MSG_HELLO_ACK, seq, body, n);
 }
 
 static void tr_link_send_out(tr_link_instance *S, unsigned slot)
@@ -140,7 +140,7 @@ static void tr_link_dispatch(tr_link_instance *S)
     uint8_t reply[8];
     switch (S->rx.type) {
     case TR_MSG_HELLO:
-        tr_link_hello(S);
+        tr_link_hello(S, seq);
         break;
     case TR_MSG_START: {
         uint16_t len = (n == 2u) ? (uint16_t)(body[0] | (body[1] << 8)) : 0u;
