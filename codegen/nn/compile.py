@@ -97,7 +97,9 @@ def find_state_pairs(model: Model, explicit: list[str] | None = None) -> list[tu
                 continue
             shape = model.tensors[i].shape
             cands = [o for o in model.outputs if o not in used and model.tensors[o].shape == shape]
-            cands.sort(key=lambda o: 0 if "state" in model.output_names[o].lower() else 1)
+            in_name = model.input_names[i].lower()
+            cands.sort(key=lambda o: (0 if in_name in model.output_names[o].lower() else
+                                      1 if "state" in model.output_names[o].lower() else 2))
             if not cands:
                 raise InputError(f"state input '{model.input_names[i]}' {shape} has no output of the same shape "
                                  "to feed back; name the pair with --state IN:OUT", file=model.path)
