@@ -1,0 +1,537 @@
+"""Bit-exact Python model of the fixed-point MBDP, and the quantisation plan the C is generated from.
+
+The plan (`plan_mbdp`) turns a float Profile into integers: biquad coefficients for the CMSIS-DSP
+DF1 forms, Q-format constants for the dynamics, the headroom shift. `render_fixed_q31` runs those
+integers through exactly the arithmetic the generated C runs (same truncations, same order), so the
+two agree to the bit. Structure follows designer/mbdp.py block for block; only arithmetic differs.
+
+Q-formats (also stated in the generated tr_mbdp.h):
+  audio in/out             Q1.31
+  inside the tree/bands    Q(1+H).(31-H): value v is v * 2^(31-H); H headroom bits (>= 2) chosen so no
+                           filter state can overflow (bound: L1 norm of every prefix of every chain)
+  biquad coefficients      Q(1+s).(31-s) with CMSIS postShift s
+  level / gain computer    log2 of power, Q7.24 (1.0 = a factor 2 in power = 3.0103 dB)
+  compressor gain          Q5.27 (max < 16 = +24.08 dB)
+  limiter gain             Q2.30 (1.0 = 2^30)
+  smoothing coefficients   Q1.31
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+from codegen.fixedpoint import Q31_MAX, Q31_MIN, float_to_q, q15_to_q31, q31_to_q15
+from designer.crossover import allpass2_sos, check_crossovers, design_crossover, highpass_sos
+from designer.dynamics import POWER_FLOOR, CompressorParams, LimiterParams
+from designer.errors import InputError
+from designer.profile import Profile
+
+LOG_FRAC = 24         # Q7.24 log2-power
+GAIN_FRAC = 27        # Q5.27 compressor gain
+LIM_FRAC = 30         # Q2.30 limiter gain
+COEF_FRAC = 31        # Q1.31 smoothing coefficients
+POLY_FRAC = 30        # polynomial coefficients
+MIN_KNEE_LOG2 = 0.02  # knees narrower than this (0.06 dB) are treated as hard knees
+HIGH, STD = "32x64", "q31"
+STD_NOISE_LIMIT_DBFS = -150.0   # a std (32-bit state) section may add at most this much error
+
+
+# ------------------------------------------------------------------ log2 / exp2 polynomials
+def _fit_poly(func, degree: int, frac: int) -> tuple[int, ...]:
+    """Least-squares fit on Chebyshev nodes of [0, 1), quantised to Q(frac); lowest order first."""
+    t = 0.5 - 0.5 * np.cos(np.pi * (np.arange(4000) + 0.5) / 4000)
+    c = np.polynomial.polynomial.polyfit(t, func(t), degree)
+    return tuple(int(v) for v in float_to_q(c, frac))
+
+
+LOG2_POLY = _fit_poly(lambda t: np.log2(1.0 + t), 8, POLY_FRAC)     # log2(1+f), f in [0,1)
+EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 6, POLY_FRAC)           # 2^f, f in [0,1)
+
+
+def log2_q24(v: int) -> int:
+    """log2 of an integer 1 <= v < 2^63, in Q7.24. Normalise to [1,2), polynomial on the fraction."""
+    n = v.bit_length() - 1
+    m = v << (62 - n) if n <= 62 else v >> (n - 62)
+    f = (m >> 32) - (1 << 30)                       # Q30 fraction in [0, 1)
+    p = LOG2_POLY[-1]
+    for c in LOG2_POLY[-2::-1]:
+        p = c + ((p * f) >> 30)
+    return (n << LOG_FRAC) + (p >> (POLY_FRAC - LOG_FRAC))
+
+
+def exp2_q27(v: int) -> int:
+    """2^(v / 2^25) in Q5.27 for v < 4 * 2^25 (result < 16). v is a log2-power value in Q7.24, so
+    reading it as Q25 halves it: the amplitude gain of a power gain."""
+    n = v >> 25
+    f = v & ((1 << 25) - 1)
+    p = EXP2_POLY[-1]
+    for c in EXP2_POLY[-2::-1]:
+        p = c + ((p * f) >> 25)                    # Q30, in [1, 2)
+    shift = (POLY_FRAC - GAIN_FRAC) - n             # >= 0 because n <= 3
+    if shift <= 0:
+        return p << (-shift)
+    if shift >= 62:
+        return 0
+    return (p + (1 << (shift - 1))) >> shift
+
+
+# ------------------------------------------------------------------ biquads
+@dataclass(frozen=True)
+class Section:
+    """One biquad in CMSIS layout: y = (b0 x + b1 x1 + b2 x2 + a1 y1 + a2 y2) * 2^post_shift."""
+    coeffs: tuple[int, int, int, int, int]
+    post_shift: int
+    precision: str          # HIGH (arm_biquad_cas_df1_32x64_q31) or STD (arm_biquad_cascade_df1_q31)
+    label: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Sections applied in series; consecutive sections of one precision form one CMSIS instance."""
+    name: str
+    sections: tuple[Section, ...]
+
+    def groups(self) -> list[tuple[str, list[Section]]]:
+        out: list[tuple[str, list[Section]]] = []
+        for s in self.sections:
+            if out and out[-1][0] == s.precision and out[-1][1][0].post_shift == s.post_shift:
+                out[-1][1].append(s)
+            else:
+                out.append((s.precision, [s]))
+        return out
+
+
+def _post_shift(values) -> int:
+    peak = max(abs(float(v)) for v in values)
+    s = 0
+    while peak * 2.0 ** (31 - s) + 0.5 >= 2.0 ** 31:
+        s += 1
+    if s > 8:
+        raise InputError(f"biquad coefficient {peak:g} needs postShift {s}; outside the Q31 biquad range")
+    return s
+
+
+def quantize_section(sos_row, label: str, *, scale: float = 1.0, kind: str = "general") -> tuple[tuple[int, ...], int]:
+    """Quantise one scipy sos row [b0 b1 b2 1 a1 a2] (times `scale` on b) to CMSIS Q31 coefficients.
+
+    The feedback taps are rounded first; the feed-forward taps are then chosen so the response is
+    exact where it matters with the quantised poles: unity DC gain for a low-pass ('lp'), unity gain
+    at Nyquist for a high-pass ('hp'), and mirrored taps for the all-pass ('ap', |H| = 1 exactly).
+    Raises InputError when the quantised poles are not strictly inside the unit circle.
+    """
+    b = np.asarray(sos_row[:3], dtype=np.float64) * scale
+    a1, a2 = float(sos_row[4]), float(sos_row[5])
+    s = max(1, _post_shift([*b, a1, a2]))
+    unit = 2 ** (31 - s)
+    qa1, qa2 = int(round(-a1 * unit)), int(round(-a2 * unit))
+    # Poles of 1 - qa1 z^-1 - qa2 z^-2 (CMSIS sign convention).
+    poles = np.roots([1.0, -qa1 / unit, -qa2 / unit])
+    if np.max(np.abs(poles)) >= 1.0 - 1e-12:
+        raise InputError(f"{label}: poles at radius {np.max(np.abs(poles)):.12f} after quantising to "
+                         f"Q{1 + s}.{31 - s}: the filter would be unstable (frequency too low for the "
+                         "sample rate?)", field=label)
+    den = unit - qa1 - qa2            # A(1) in coefficient units
+    if kind == "lp":                  # b = g [1 2 1] with g = scale * A(1) / 4, exact DC gain
+        g = scale * den / 4.0
+        qb0 = int(round(g))
+        qb = [qb0, int(round(scale * den)) - 2 * qb0, qb0]
+    elif kind == "hp":                # b = g [1 -2 1] with 4g = scale * A(-1)
+        den_ny = unit + qa1 - qa2
+        qb0 = int(round(scale * den_ny / 4.0))
+        qb = [qb0, -(int(round(scale * den_ny)) - 2 * qb0), qb0]
+    elif kind == "ap" and scale == 1.0:
+        qb = [-qa2, -qa1, unit]
+    else:
+        qb = [int(round(v * unit)) for v in b]
+    q = (*qb, qa1, qa2)
+    if max(abs(v) for v in q) > Q31_MAX:
+        raise InputError(f"{label}: a coefficient does not fit Q{1 + s}.{31 - s}", field=label)
+    return q, s
+
+
+def _impulse_len(sections: list[tuple[tuple[int, ...], int]]) -> int:
+    r = 0.0
+    for q, s in sections:
+        unit = 2.0 ** (31 - s)
+        r = max(r, float(np.max(np.abs(np.roots([1.0, -q[3] / unit, -q[4] / unit])))))
+    n = int(math.log(1e-12) / math.log(max(r, 1e-6))) + 64
+    return min(max(n, 256), 1 << 22)
+
+
+def _as_sos(q, s) -> np.ndarray:
+    unit = 2.0 ** (31 - s)
+    return np.array([q[0] / unit, q[1] / unit, q[2] / unit, 1.0, -q[3] / unit, -q[4] / unit])
+
+
+def std_noise_dbfs(q, s, headroom: int) -> float:
+    """Error a 32-bit-state DF1 section adds (truncation bias + noise through 1/A), in dBFS."""
+    sos = _as_sos(q, s)
+    n = _impulse_len([(q, s)])
+    imp = np.zeros(n)
+    imp[0] = 1.0
+    h = signal.lfilter([1.0], sos[3:], imp)
+    lsb = 2.0 ** (headroom - 31)
+    err = (0.5 * abs(h.sum()) + math.sqrt(np.sum(h ** 2) / 12.0)) * lsb
+    return 20 * math.log10(err)
+
+
+# ------------------------------------------------------------------ dynamics constants
+@dataclass(frozen=True)
+class CompressorQ:
+    threshold: int        # Q7.24 log2-power
+    knee: int             # full width, Q7.24 (0: hard knee)
+    knee_c: int           # (1 - 1/ratio) / (2 knee), Q24 per log2-unit
+    slope: int            # (1 - 1/ratio), Q2.30
+    floor: int            # most reduction, Q7.24 (negative)
+    makeup: int           # Q7.24
+    a_att: int            # Q1.31
+    a_rel: int            # Q1.31
+    g_idle: int           # Q5.27 gain at silence
+
+
+@dataclass(frozen=True)
+class LimiterQ:
+    threshold: int        # ceiling in band units Q(1+H).(31-H)
+    release_step: int     # Q2.30 gain recovered per block
+    k: int                # lookahead_blocks - 1
+    delay: int            # samples
+
+
+@dataclass(frozen=True)
+class MbdpPlan:
+    profile: Profile
+    block: int
+    headroom: int                    # H
+    power_shift: int                 # p: detectors square x >> p
+    level_offset: int                # Q7.24, added to log2(sum) to give log2(2 * mean power)
+    highpass: Chain | None
+    lp: tuple[Chain, ...]            # lp[i]: LP(f_i) sections then band i's all-passes
+    hp: tuple[Chain, ...]            # hp[i]: HP(f_i) sections
+    compressors: tuple[CompressorQ, ...]
+    band_limiters: tuple[LimiterQ, ...]
+    out_limiter: LimiterQ
+    notes: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.compressors)
+
+    def chains(self) -> list[Chain]:
+        return ([self.highpass] if self.highpass else []) + [c for pair in zip(self.lp, self.hp) for c in pair]
+
+
+def _q_range(value: float, frac: int, what: str, field_name: str, bits: int = 32) -> int:
+    q = int(np.floor(value * 2.0 ** frac + 0.5))
+    if not -(2 ** (bits - 1)) <= q < 2 ** (bits - 1):
+        raise InputError(f"{what} = {value:g} is outside the range of its Q{bits - frac}.{frac} format",
+                         field=field_name)
+    return q
+
+
+def _log2_units(db: float) -> float:
+    """dB (power or amplitude, both are 10*log10 power) -> log2 of power."""
+    return db / (10.0 * math.log10(2.0))
+
+
+def compressor_gain_q27(ps: int, c: CompressorQ, level_offset: int) -> int:
+    """Gain computer for a smoothed block power sum ps (integer). Mirrors dynamics.compressor_gain_db."""
+    level = log2_q24(max(ps, 1)) + level_offset
+    over = level - c.threshold
+    if c.knee > 0 and 2 * abs(over) <= c.knee:
+        u = over + (c.knee >> 1)
+        red = -((((u * u) >> LOG_FRAC) * c.knee_c) >> LOG_FRAC)
+    elif over > 0:
+        red = -((over * c.slope) >> LIM_FRAC)
+    else:
+        red = 0
+    return exp2_q27(max(red, c.floor) + c.makeup)
+
+
+def _check_profile(p: Profile) -> None:
+    try:
+        check_crossovers(p.crossovers_hz, p.sample_rate_hz)
+    except InputError as exc:
+        raise InputError(str(exc), field="crossover.frequencies_hz") from None
+    if p.highpass_hz is not None and not 0 < p.highpass_hz < 0.45 * p.sample_rate_hz:
+        raise InputError(f"{p.highpass_hz:g} Hz is not below 0.45 * fs", field="highpass.frequency_hz")
+    if p.block_samples < 1 or abs(p.block_samples - p.sample_rate_hz * p.block_ms / 1000) > 1e-6:
+        raise InputError(f"{p.block_ms:g} ms is not a whole number of samples", field="profile.block_ms")
+    for key, la in (("band_limiter.lookahead_ms", p.lookahead_blocks), ("output_limiter.lookahead_ms", p.output_lookahead_blocks)):
+        if la < 2:
+            raise InputError("look-ahead must be at least 2 blocks", field=key)
+    if len(p.bands) != len(p.crossovers_hz) + 1:
+        raise InputError(f"{len(p.crossovers_hz)} crossovers need {len(p.crossovers_hz) + 1} bands", field="band")
+
+
+def _limiter_q(lp: LimiterParams, la_blocks: int, p: Profile, headroom: int, where: str) -> LimiterQ:
+    if lp.threshold_db > 0.0:
+        raise InputError(f"{lp.threshold_db:g} dB: a limiter ceiling above 0 dBFS does not fit the Q1.31 output",
+                         field=f"{where}.threshold_db")
+    thr = int(math.floor(10.0 ** (lp.threshold_db / 20.0) * 2.0 ** (31 - headroom)))
+    if thr < 1:
+        raise InputError(f"{lp.threshold_db:g} dB is below the smallest representable level", field=f"{where}.threshold_db")
+    step = int(math.floor(2.0 ** LIM_FRAC * p.block_ms / lp.release_ms))
+    if not 1 <= step <= 2 ** LIM_FRAC:
+        raise InputError(f"release {lp.release_ms:g} ms gives a per-block step of {step} in Q2.30 (must be 1..2^30)",
+                         field=f"{where}.release_ms")
+    return LimiterQ(threshold=thr, release_step=step, k=la_blocks - 1, delay=la_blocks * p.block_samples)
+
+
+def _compressor_q(c: CompressorParams, p: Profile, headroom: int, power_shift: int, where: str) -> CompressorQ:
+    if c.ratio < 1.0:
+        raise InputError(f"ratio {c.ratio:g} must be >= 1", field=f"{where}.compressor_ratio")
+    slope = 1.0 - 1.0 / c.ratio
+    knee = _log2_units(c.knee_db)
+    if knee < MIN_KNEE_LOG2:
+        knee = 0.0
+    def coef(ms, key):
+        a = 1.0 - math.exp(-p.block_ms / ms)
+        q = _q_range(a, COEF_FRAC, f"{key} coefficient", f"{where}.{key}")
+        if q < 1:
+            raise InputError(f"{ms:g} ms is too slow for Q1.31 smoothing at {p.block_ms:g} ms blocks", field=f"{where}.{key}")
+        return min(q, Q31_MAX)
+    makeup = _log2_units(c.makeup_db)
+    if 0.5 * makeup >= 4.0 - 1e-6:
+        raise InputError(f"{c.makeup_db:g} dB make-up exceeds the Q5.27 gain range (< +24.08 dB)", field=f"{where}.compressor_makeup_db")
+    if c.floor_db < -180.0 or c.floor_db > 0.0:
+        raise InputError(f"{c.floor_db:g} dB is outside [-180, 0]", field=f"{where}.compressor_floor_db")
+    cq = CompressorQ(
+        threshold=_q_range(_log2_units(c.threshold_db), LOG_FRAC, "threshold", f"{where}.compressor_threshold_db"),
+        knee=_q_range(knee, LOG_FRAC, "knee", f"{where}.compressor_knee_db"),
+        knee_c=_q_range(slope / (2.0 * knee), LOG_FRAC, "knee curvature", f"{where}.compressor_knee_db") if knee > 0 else 0,
+        slope=_q_range(slope, LIM_FRAC, "1 - 1/ratio", f"{where}.compressor_ratio"),
+        floor=_q_range(_log2_units(c.floor_db), LOG_FRAC, "floor", f"{where}.compressor_floor_db"),
+        makeup=_q_range(makeup, LOG_FRAC, "make-up", f"{where}.compressor_makeup_db"),
+        a_att=coef(c.attack_ms, "compressor_attack_ms"), a_rel=coef(c.release_ms, "compressor_release_ms"),
+        g_idle=0,
+    )
+    return cq
+
+
+def plan_mbdp(profile: Profile) -> MbdpPlan:
+    """Quantise a profile. Every range and stability problem is an InputError naming the field."""
+    p = profile
+    _check_profile(p)
+    fs = p.sample_rate_hz
+    xo = design_crossover(p.crossovers_hz, fs)
+    n_x = len(p.crossovers_hz)
+    block = p.block_samples
+
+    def build(headroom: int):
+        scale0 = 2.0 ** -headroom
+        sections: dict[str, list] = {}
+        if p.highpass_hz is not None:
+            hp_sos = highpass_sos(p.highpass_hz, p.highpass_order, fs)
+            sections["highpass"] = [(row, "general", f"highpass {p.highpass_hz:g} Hz section {j + 1}", scale0 if j == 0 else 1.0)
+                                    for j, row in enumerate(hp_sos)]
+            scale0 = 1.0
+        for i, fc in enumerate(p.crossovers_hz):
+            first = scale0 if i == 0 else 1.0
+            sections[f"lp{i}"] = [(xo.lp_sos[i][j], "lp", f"crossover {i + 1} ({fc:g} Hz) low-pass {j + 1}", first if j == 0 else 1.0) for j in range(2)]
+            sections[f"lp{i}"] += [(xo.ap_sos[m][0], "ap", f"band {i + 1} all-pass {p.crossovers_hz[m]:g} Hz", 1.0)
+                                   for m in xo.allpass_indices(i)]
+            sections[f"hp{i}"] = [(xo.hp_sos[i][j], "hp", f"crossover {i + 1} ({fc:g} Hz) high-pass {j + 1}", first if j == 0 else 1.0) for j in range(2)]
+        quant = {name: [(*quantize_section(row, label, scale=sc, kind=kind), label) for row, kind, label, sc in secs]
+                 for name, secs in sections.items()}
+        return quant
+
+    # Headroom: smallest H >= 2 for which every prefix of every chain has L1 gain <= 0.9 (|state| < 2^31).
+    for headroom in range(2, 9):
+        quant = build(headroom)
+        order = (["highpass"] if "highpass" in quant else []) + [f"{k}{i}" for i in range(n_x) for k in ("lp", "hp")]
+        worst = 0.0
+        upstream: dict[str, list] = {}
+        for name in order:
+            if name == "highpass":
+                pre = []
+            elif name in ("lp0", "hp0"):
+                pre = list(quant.get("highpass", []))
+            else:
+                i = int(name[2:])
+                pre = upstream[f"hp{i - 1}"]
+            chain = pre + quant[name]
+            upstream[name] = chain
+            n = _impulse_len([(q, s) for q, s, _ in chain])
+            imp = np.zeros(n)
+            imp[0] = 1.0
+            for j, (q, s, _) in enumerate(chain):
+                imp = signal.lfilter(_as_sos(q, s)[:3], _as_sos(q, s)[3:], imp)
+                if j >= len(pre):
+                    l1 = float(np.sum(np.abs(imp)))
+                    # Accumulator bound: |b| * max|x| + |a| * max|y| must stay below 2^63 / 2^(s+1).
+                    worst = max(worst, l1)
+        if worst <= 0.9:
+            break
+    else:
+        raise InputError(f"the filter tree has an L1 gain of {worst * 2 ** headroom:.1f}: more than 8 bits of headroom needed")
+
+    def chain(name: str) -> Chain:
+        secs = []
+        for q, s, label in quant[name]:
+            noise = std_noise_dbfs(q, s, headroom)
+            secs.append(Section(coeffs=tuple(int(v) for v in q), post_shift=s,
+                                precision=STD if noise <= STD_NOISE_LIMIT_DBFS else HIGH, label=label))
+        return Chain(name, tuple(secs))
+
+    power_shift = max(0, math.ceil((math.log2(block) + 1) / 2))
+    # sum over a block of (x >> p)^2, x in Q(31-H): mean power = sum / block / 2^(2(31-H-p)).
+    level_offset = float_to_q(1.0 - math.log2(block) - 2 * (31 - headroom - power_shift), LOG_FRAC).item()
+    comps = []
+    for k, b in enumerate(p.bands):
+        cq = _compressor_q(b.compressor, p, headroom, power_shift, f"band {k + 1}")
+        g_idle = compressor_gain_q27(0, cq, level_offset)
+        comps.append(CompressorQ(**{**cq.__dict__, "g_idle": g_idle}))
+    for k, c in enumerate(comps):
+        if c.makeup + 0 >= (4 << 25) * 2:
+            raise InputError("make-up gain out of range", field=f"band {k + 1}.compressor_makeup_db")
+    plan = MbdpPlan(
+        profile=p, block=block, headroom=headroom, power_shift=power_shift, level_offset=level_offset,
+        highpass=chain("highpass") if p.highpass_hz is not None else None,
+        lp=tuple(chain(f"lp{i}") for i in range(n_x)), hp=tuple(chain(f"hp{i}") for i in range(n_x)),
+        compressors=tuple(comps),
+        band_limiters=tuple(_limiter_q(b.limiter, p.lookahead_blocks, p, headroom, f"band {k + 1}.limiter")
+                            for k, b in enumerate(p.bands)),
+        out_limiter=_limiter_q(p.output_limiter, p.output_lookahead_blocks, p, headroom, "output_limiter"),
+        notes={"worst_l1": worst * 2 ** headroom},
+    )
+    return plan
+
+
+# ------------------------------------------------------------------ the model
+def _biquad_std(x: list, q, s) -> list:
+    """arm_biquad_cascade_df1_q31, one stage: 64-bit accumulator, output truncated to 32 bits."""
+    b0, b1, b2, a1, a2 = q
+    sh = 31 - s
+    x1 = x2 = y1 = y2 = 0
+    out = [0] * len(x)
+    for n, x0 in enumerate(x):
+        y0 = (b0 * x0 + b1 * x1 + b2 * x2 + a1 * y1 + a2 * y2) >> sh
+        out[n] = y0
+        x2, x1, y2, y1 = x1, x0, y1, y0
+    return out
+
+
+def _biquad_high(x: list, q, s) -> list:
+    """arm_biquad_cas_df1_32x64_q31, one stage: Q63 output state, mult32x64 on the feedback."""
+    b0, b1, b2, a1, a2 = q
+    sh = s + 1
+    m = 0xFFFFFFFF
+    x1 = x2 = 0
+    y1 = y2 = 0
+    out = [0] * len(x)
+    for n, x0 in enumerate(x):
+        acc = (b0 * x0 + b1 * x1 + b2 * x2 + (((y1 & m) * a1) >> 32) + (y1 >> 32) * a1
+               + (((y2 & m) * a2) >> 32) + (y2 >> 32) * a2)
+        y0 = acc << sh
+        out[n] = y0 >> 32
+        x2, x1, y2, y1 = x1, x0, y1, y0
+    return out
+
+
+def run_chain(x: list, chain: Chain) -> list:
+    for sec in chain.sections:
+        x = (_biquad_high if sec.precision == HIGH else _biquad_std)(x, sec.coeffs, sec.post_shift)
+    return x
+
+
+def _trunc_div(d: np.ndarray, n: int) -> np.ndarray:
+    """C99 integer division (toward zero)."""
+    return np.sign(d) * (np.abs(d) // n)
+
+
+def _ramps(start: np.ndarray, end: np.ndarray, block: int) -> np.ndarray:
+    """Per-sample gains: start + step * i, i = 1..block, step = (end - start) / block toward zero."""
+    step = _trunc_div(end - start, block)
+    return start[:, None] + step[:, None] * np.arange(1, block + 1, dtype=np.int64)[None, :]
+
+
+def compress_fixed(x: np.ndarray, plan: MbdpPlan, c: CompressorQ) -> np.ndarray:
+    block = plan.block
+    xb = x.reshape(-1, block)
+    xs = xb >> plan.power_shift
+    sums = np.sum(xs * xs, axis=1)
+    ps = 0
+    gains = []
+    for s in sums.tolist():
+        d = s - ps
+        ps += (d * (c.a_att if s > ps else c.a_rel)) >> COEF_FRAC
+        gains.append(compressor_gain_q27(ps, c, plan.level_offset))
+    g = np.array(gains, dtype=np.int64)
+    end = np.concatenate([[c.g_idle], g[:-1]])
+    start = np.concatenate([[c.g_idle], end[:-1]])
+    y = (xb * _ramps(start, end, block)) >> GAIN_FRAC
+    return np.clip(y, Q31_MIN, Q31_MAX).reshape(-1)
+
+
+def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ) -> np.ndarray:
+    block = plan.block
+    one = 1 << LIM_FRAC
+    k = lim.k
+    peak = np.max(np.abs(x.reshape(-1, block)), axis=1)
+    r = np.where(peak <= lim.threshold, one, (lim.threshold << LIM_FRAC) // np.maximum(peak, 1))
+    padded = np.concatenate([np.full(k, one, dtype=np.int64), r])
+    h = np.lib.stride_tricks.sliding_window_view(padded, k + 1).min(axis=1)
+    idx = np.arange(-1, len(h), dtype=np.int64)
+    hh = np.concatenate([[one], h])
+    step = lim.release_step
+    h_rel = (idx * step + np.minimum.accumulate(hh - idx * step))[1:]
+    padded = np.concatenate([np.full(k - 1, one, dtype=np.int64), h_rel])
+    e = np.lib.stride_tricks.sliding_window_view(padded, k).sum(axis=1) // k
+    e_prev = np.concatenate([[one, one], e])
+    start, end = e_prev[:-2], e_prev[1:-1]
+    delayed = np.concatenate([np.zeros(lim.delay, dtype=np.int64), x[: len(x) - lim.delay]])
+    return ((delayed.reshape(-1, block) * _ramps(start, end, block)) >> LIM_FRAC).reshape(-1)
+
+
+def _as_int_array(x, lo: int, hi: int, what: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.ndim != 1:
+        raise InputError(f"expected mono {what} samples (1-D), got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise InputError(f"expected integer {what} samples, got dtype {a.dtype}")
+    a = a.astype(np.int64)
+    if a.size and (a.min() < lo or a.max() > hi):
+        raise InputError(f"{what} sample out of range [{lo}, {hi}]")
+    return a
+
+
+def render_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> np.ndarray:
+    """Band signals after compressor and limiter, Q(1+H).(31-H), shape (n_bands, len(x))."""
+    x = _as_int_array(x_q31, Q31_MIN, Q31_MAX, "Q31")
+    n = len(x)
+    block = plan.block
+    rest = np.concatenate([x, np.zeros((-n) % block, dtype=np.int64)]).tolist()
+    if plan.highpass is not None:
+        rest = run_chain(rest, plan.highpass)
+    bands = []
+    for lp, hp in zip(plan.lp, plan.hp):
+        bands.append(run_chain(rest, lp))
+        rest = run_chain(rest, hp)
+    bands.append(rest)
+    out = np.empty((len(bands), len(rest)), dtype=np.int64)
+    for k, b in enumerate(bands):
+        c = compress_fixed(np.array(b, dtype=np.int64), plan, plan.compressors[k])
+        out[k] = limit_fixed(c, plan, plan.band_limiters[k])
+    return out[:, :n]
+
+
+def render_fixed_q31(profile_or_plan, x_q31) -> np.ndarray:
+    """The fixed-point MBDP on Q31 samples (int array in, int64 array of Q31 values out), bit-exact
+    with the generated C (tr_mbdp_process_q31) for any chunking."""
+    plan = profile_or_plan if isinstance(profile_or_plan, MbdpPlan) else plan_mbdp(profile_or_plan)
+    x = _as_int_array(x_q31, Q31_MIN, Q31_MAX, "Q31")
+    n = len(x)
+    block = plan.block
+    padded = np.concatenate([x, np.zeros((-n) % block, dtype=np.int64)])
+    total = np.clip(render_bands_fixed(plan, padded).sum(axis=0), Q31_MIN, Q31_MAX)
+    y = limit_fixed(total, plan, plan.out_limiter)
+    return np.clip(y << plan.headroom, Q31_MIN, Q31_MAX)[:n]
+
+
+def render_fixed_q15(profile_or_plan, x_q15) -> np.ndarray:
+    """Q15 wrapper, as tr_mbdp_process_q15: in << 16, process, (q + 2^15) >> 16 saturated."""
+    x = _as_int_array(x_q15, -(2 ** 15), 2 ** 15 - 1, "Q15")
+    return q31_to_q15(render_fixed_q31(profile_or_plan, q15_to_q31(x)))
