@@ -16,7 +16,7 @@ def _data(args):
     from designer.percepnet.data import build_dataset
     cfg = FULLBAND_48K if args.rate == 48000 else FrontEndConfig()
     out = build_dataset(args.out, seed=args.seed, cfg=cfg, train_minutes=args.minutes,
-                        test_files_per_snr=args.test_files)
+                        test_files_per_snr=args.test_files, test_only=args.test_only)
     print(f"data set written to {out}")
 
 
@@ -115,6 +115,7 @@ def register(subparsers) -> None:
     d.add_argument("--minutes", type=float, default=120.0, help="minutes of training audio")
     d.add_argument("--test-files", type=int, default=16, help="test files per SNR (0, 5, 10, 20 dB)")
     d.add_argument("--rate", type=int, choices=(16000, 48000), default=16000)
+    d.add_argument("--test-only", action="store_true", help="only (re)make the held-out test set")
     d.set_defaults(func=_data)
 
     o = sub.add_parser("oracle", help="enhance clean+noise with the ideal gains and comb strengths")

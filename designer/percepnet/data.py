@@ -303,6 +303,15 @@ def random_eq(x: np.ndarray, fs: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- mixtures
+def active_power(clean: np.ndarray, frame: int = 160, floor_db: float = -40.0) -> float:
+    """Mean power of the speech-active frames (frame power within floor_db of the loudest frame):
+    SNRs are stated against active speech, so pauses do not inflate them."""
+    n = len(clean) // frame
+    p = np.mean(clean[: n * frame].reshape(n, frame) ** 2, axis=1)
+    act = p > p.max() * 10 ** (floor_db / 10)
+    return float(np.mean(p[act])) if np.any(act) else 1e-20
+
+
 def make_mixture(speech: SpeechSource, noise_kinds, fs: int, seconds: float, rng: np.random.Generator,
                  rirs, snr_db: float | None = None):
     """(clean, noise, info): utterances with pauses, optional room, random EQ, level and SNR.
@@ -327,13 +336,12 @@ def make_mixture(speech: SpeechSource, noise_kinds, fs: int, seconds: float, rng
     noise = make_noise(kind, n, fs, rng, speech)
     if snr_db is None:
         snr_db = rng.uniform(-5, 30)
-    active = np.abs(clean) > 1e-4 * np.max(np.abs(clean) + 1e-12)
-    p_s = np.mean(clean[active] ** 2) if np.any(active) else 1e-12
-    noise *= np.sqrt(p_s / 10 ** (snr_db / 10))
-    # identical channel colouration for speech and noise (they share the microphone)
+    # identical channel colouration for speech and noise (they share the microphone), applied before
+    # the SNR is set so the stated SNR is the SNR of the files
     eq_seed = int(rng.integers(2**63))
     clean = random_eq(clean, fs, np.random.default_rng(eq_seed))
     noise = random_eq(noise, fs, np.random.default_rng(eq_seed))
+    noise *= np.sqrt(active_power(clean) / (np.mean(noise ** 2) + 1e-20) / 10 ** (snr_db / 10))
     level_db = rng.uniform(-40, -12)
     peak_ok = 0.95
     g = 10 ** (level_db / 20) / (np.sqrt(np.mean((clean + noise) ** 2)) + 1e-12)
@@ -361,45 +369,46 @@ def _train_chunk(args):
     return np.stack(feats), np.stack(targs)
 
 
-def build_dataset(out_dir, seed: int = 1, cfg: FrontEndConfig | None = None, train_minutes: float = 60.0,
-                  seq_seconds: float = 10.0, test_files_per_snr: int = 16, test_seconds: float = 6.0,
-                  workers: int = 2, progress: bool = True) -> Path:
-    """Make build/.../train.npz (features, targets) and test/ WAVs (clean, noise, noisy per SNR).
-
-    Everything follows from `seed`: every training sequence and test file draws from its own
-    generator seeded with (seed, split, index), so the result does not depend on worker scheduling.
-    """
+def build_test_set(out_dir, seed: int = 1, cfg: FrontEndConfig | None = None, files_per_snr: int = 16,
+                   seconds: float = 6.0, progress: bool = True) -> Path:
+    """Held-out test WAVs: DIR/test/snrSS_III_{clean,noise,noisy}.wav (float32) + manifest.json.
+    Test voices, texts and noise types are disjoint from training (see the module docstring)."""
     from tqdm import tqdm
 
     cfg = (cfg or FrontEndConfig()).validate()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     fs = cfg.sample_rate_hz
-    rirs_train = make_rirs(24, fs, np.random.default_rng([seed, 10]))
-    rirs_test = make_rirs(8, fs, np.random.default_rng([seed, 11]))
-
-    # --- held-out test set
+    rirs = make_rirs(8, fs, np.random.default_rng([seed, 11]))
+    tdir = Path(out_dir) / "test"
     manifest = []
-    tdir = out / "test"
-    items = [(snr, i) for snr in TEST_SNRS_DB for i in range(test_files_per_snr)]
+    items = [(snr, i) for snr in TEST_SNRS_DB for i in range(files_per_snr)]
     for snr, i in tqdm(items, desc="test set", disable=not progress):
         rng = np.random.default_rng([seed, 2, snr, i])
         sp = SpeechSource("test", fs, rng)
         kinds = (TEST_NOISES[i % len(TEST_NOISES)],)  # balanced over the test noise types
-        clean, noise, info = make_mixture(sp, kinds, fs, test_seconds, rng, rirs_test, snr_db=snr)
+        clean, noise, info = make_mixture(sp, kinds, fs, seconds, rng, rirs, snr_db=snr)
         stem = f"snr{snr:02d}_{i:03d}"
         write_wav(tdir / f"{stem}_clean.wav", clean, fs, "float32")
         write_wav(tdir / f"{stem}_noise.wav", noise, fs, "float32")
         write_wav(tdir / f"{stem}_noisy.wav", clean + noise, fs, "float32")
         manifest.append({"stem": stem, **info})
     (tdir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return tdir
 
-    # --- training features and targets
-    n_seq = max(1, int(round(train_minutes * 60 / seq_seconds)))
+
+def build_train_set(out_dir, seed: int = 1, cfg: FrontEndConfig | None = None, minutes: float = 60.0,
+                    seq_seconds: float = 10.0, workers: int = 2, progress: bool = True) -> Path:
+    """DIR/train.npz: features (N, T, 2K+2) and oracle targets (N, T, 2K) [gains | strengths]."""
+    from tqdm import tqdm
+
+    cfg = (cfg or FrontEndConfig()).validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rirs = make_rirs(24, cfg.sample_rate_hz, np.random.default_rng([seed, 10]))
+    n_seq = max(1, int(round(minutes * 60 / seq_seconds)))
     per = 4
-    jobs = [(seed, s, min(per, n_seq - s), cfg.to_dict(), seq_seconds, rirs_train) for s in range(0, n_seq, per)]
-    for j in jobs:
-        j[3].pop("derived", None)
+    cd = cfg.to_dict()
+    cd.pop("derived")
+    jobs = [(seed, s, min(per, n_seq - s), cd, seq_seconds, rirs) for s in range(0, n_seq, per)]
     feats, targs = [], []
     with Pool(workers) as pool, tqdm(total=n_seq, desc="train sequences", disable=not progress) as bar:
         for f, t in pool.imap(_train_chunk, jobs):
@@ -407,6 +416,21 @@ def build_dataset(out_dir, seed: int = 1, cfg: FrontEndConfig | None = None, tra
             targs.append(t)
             bar.update(len(f))
     np.savez(out / "train.npz", features=np.concatenate(feats), targets=np.concatenate(targs))
+    cfg.save(out / "frontend.json")
+    return out / "train.npz"
+
+
+def build_dataset(out_dir, seed: int = 1, cfg: FrontEndConfig | None = None, train_minutes: float = 60.0,
+                  seq_seconds: float = 10.0, test_files_per_snr: int = 16, test_seconds: float = 6.0,
+                  workers: int = 2, progress: bool = True, test_only: bool = False) -> Path:
+    """The test set and the training features, everything following from `seed`: every training
+    sequence and test file draws from its own generator seeded with (seed, split, index), so the
+    result does not depend on worker scheduling."""
+    cfg = (cfg or FrontEndConfig()).validate()
+    out = Path(out_dir)
+    build_test_set(out, seed, cfg, test_files_per_snr, test_seconds, progress)
+    if not test_only:
+        build_train_set(out, seed, cfg, train_minutes, seq_seconds, workers, progress)
     cfg.save(out / "frontend.json")
     (out / "dataset.json").write_text(json.dumps({
         "seed": seed, "train_minutes": train_minutes, "seq_seconds": seq_seconds,
