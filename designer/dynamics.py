@@ -22,6 +22,9 @@ Limiter (per band and full-band; delay D = (K + 1) * B samples, K = lookahead bl
     while block j arrives, the delayed block m = j - K - 1 leaves with a ramp from e_{j-2} to e_{j-1}.
 Both ramp end points are <= r_m, so no output sample exceeds T (a proof in three lines: every
 h'_i that enters e_{j-2} or e_{j-1} has i in [m, m + K] and hence a window containing block m).
+
+Excursion guard (full-band limiter only, optional): a side-chain s = sosfilt(guard_sos, x) predicts
+cone excursion in units of Xmax; r_j also honours guard_threshold / max|s| over block j.
 """
 from __future__ import annotations
 
@@ -105,12 +108,19 @@ def compress(x: np.ndarray, block: int, block_ms: float, p: CompressorParams) ->
 
 
 def limiter_gains(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: float,
-                  p: LimiterParams) -> np.ndarray:
-    """Ramp end points e_j (one per block) of the look-ahead limiter. See the module docstring."""
+                  p: LimiterParams, sidechain: np.ndarray | None = None, sidechain_threshold: float = 1.0) -> np.ndarray:
+    """Ramp end points e_j (one per block) of the look-ahead limiter. See the module docstring.
+
+    With a side-chain (the excursion guard: x filtered to predicted cone excursion), a block also needs
+    r_j <= sidechain_threshold / max|sidechain| over the block. That bound is approximate (the gain
+    modulates the drive, not the excursion), which is why the designer verifies it by rendering."""
     k = lookahead_blocks - 1
     threshold = 10.0 ** (p.threshold_db / 20.0)
     peak = np.max(np.abs(_blocks(x, block)), axis=1)
     r = np.minimum(1.0, threshold / np.maximum(peak, 1e-300))
+    if sidechain is not None:
+        sc_peak = np.max(np.abs(_blocks(sidechain, block)), axis=1)
+        r = np.minimum(r, sidechain_threshold / np.maximum(sc_peak, 1e-300))
     padded = np.concatenate([np.ones(k), r])
     h = np.lib.stride_tricks.sliding_window_view(padded, k + 1).min(axis=1)
     # Linear release h'_j = min(h_j, h'_{j-1} + step) has the closed form
@@ -123,10 +133,11 @@ def limiter_gains(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: fl
     return np.lib.stride_tricks.sliding_window_view(padded, k).mean(axis=1)
 
 
-def limit(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: float, p: LimiterParams) -> np.ndarray:
+def limit(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: float, p: LimiterParams,
+          sidechain: np.ndarray | None = None, sidechain_threshold: float = 1.0) -> np.ndarray:
     """Apply the look-ahead limiter: output is x delayed by lookahead_blocks * block samples."""
     delay = lookahead_blocks * block
-    e = limiter_gains(x, block, lookahead_blocks, block_ms, p)
+    e = limiter_gains(x, block, lookahead_blocks, block_ms, p, sidechain, sidechain_threshold)
     # While block j arrives, block j-K-1 leaves with a ramp e_{j-2} -> e_{j-1}.
     e_prev = np.concatenate([[1.0, 1.0], e])          # index j -> e_{j-2}
     start, end = e_prev[:-2], e_prev[1:-1]

@@ -4,7 +4,7 @@ Signal chain (FIELD_NOTES §1.1, Yang et al. ICASSP 2019):
 
     x -> high-pass -> LR4 crossover tree (+ all-pass compensation)
       -> per band: compressor -> look-ahead limiter (same delay in every band)
-      -> sum -> full-band look-ahead limiter -> y
+      -> sum -> full-band look-ahead limiter (peak ceiling + excursion guard side-chain) -> y
 
 The algorithms live in designer.crossover and designer.dynamics; this module wires them together.
 Everything is vectorised over the signal except the compressor's one-pole level smoother.
@@ -57,7 +57,9 @@ def render(profile: Profile, x: np.ndarray, *, dynamics: bool = True) -> np.ndar
     block = profile.block_samples
     total = render_bands(profile, np.concatenate([x, np.zeros((-n) % block)]), dynamics=dynamics).sum(axis=0)
     if dynamics:
-        y = limit(total, block, profile.output_lookahead_blocks, profile.block_ms, profile.output_limiter)
+        guard = signal.sosfilt(np.array(profile.guard_sos), total) if profile.guard_sos else None
+        y = limit(total, block, profile.output_lookahead_blocks, profile.block_ms, profile.output_limiter,
+                  guard, profile.guard_threshold)
     else:
         delay = profile.output_lookahead_blocks * block
         y = np.concatenate([np.zeros(delay), total[: len(total) - delay]])

@@ -9,6 +9,8 @@ import hashlib
 import json
 import math
 import tomllib
+
+import numpy as np
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -37,6 +39,11 @@ class Profile:
     bands: tuple[BandParams, ...]
     output_limiter: LimiterParams
     output_lookahead_ms: float
+    # Excursion guard: side-chain of the full-band limiter. guard_sos maps the digital output
+    # (full scale = 1) to predicted cone excursion in units of Xmax; the limiter keeps it within
+    # guard_threshold. Empty: no guard.
+    guard_sos: tuple[tuple[float, ...], ...] = ()
+    guard_threshold: float = 1.0
     notes: dict = field(default_factory=dict, compare=False)   # informational [design] table
 
     # Derived sizes, in samples/blocks.
@@ -104,7 +111,8 @@ def _only(table: dict, allowed, where: str, path) -> None:
 
 
 def profile_from_dict(d: dict, path=None) -> Profile:
-    _only(d, {"profile", "highpass", "crossover", "band_limiter", "band", "output_limiter", "design"}, "top level", path)
+    _only(d, {"profile", "highpass", "crossover", "band_limiter", "band", "output_limiter", "excursion_guard",
+              "design"}, "top level", path)
     for t in ("profile", "crossover", "band_limiter", "band", "output_limiter"):
         if t not in d:
             raise InputError(f"missing table [{t}]", file=path, field=t)
@@ -170,12 +178,32 @@ def profile_from_dict(d: dict, path=None) -> Profile:
     _only(ol, _OUT_KEYS, "output_limiter", path)
     o = {k: _number(ol, k, "output_limiter", path, *rng) for k, rng in _OUT_KEYS.items()}
 
+    guard = d.get("excursion_guard", {})
+    _only(guard, {"sos", "threshold"}, "excursion_guard", path)
+    guard_sos: tuple = ()
+    guard_thr = 1.0
+    if guard:
+        rows = guard.get("sos")
+        if (not isinstance(rows, list) or not rows
+                or not all(isinstance(r, list) and len(r) == 6 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                                     and math.isfinite(v) for v in r) for r in rows)):
+            raise InputError("must be a non-empty list of [b0, b1, b2, 1, a1, a2] rows", file=path, field="excursion_guard.sos")
+        for i, r in enumerate(rows):
+            if r[3] != 1.0:
+                raise InputError(f"row {i + 1}: a0 must be 1", file=path, field="excursion_guard.sos")
+            if np.any(np.abs(np.roots([1.0, r[4], r[5]])) >= 1.0):
+                raise InputError(f"row {i + 1} is unstable (a pole on or outside the unit circle)", file=path,
+                                 field="excursion_guard.sos")
+        guard_sos = tuple(tuple(float(v) for v in r) for r in rows)
+        guard_thr = _number(guard, "threshold", "excursion_guard", path, 0.05, 1.0)
+
     prof = Profile(
         name=str(p.get("name", "unnamed")), sample_rate_hz=fs, block_ms=block_ms,
         highpass_hz=hp_hz, highpass_order=hp_order, crossovers_hz=freqs, lookahead_ms=lookahead_ms,
         bands=tuple(bands),
         output_limiter=LimiterParams(threshold_db=o["threshold_db"], release_ms=o["release_ms"]),
-        output_lookahead_ms=o["lookahead_ms"], notes=dict(d.get("design", {})),
+        output_lookahead_ms=o["lookahead_ms"], guard_sos=guard_sos, guard_threshold=guard_thr,
+        notes=dict(d.get("design", {})),
     )
     for key, ms in (("band_limiter.lookahead_ms", lookahead_ms), ("output_limiter.lookahead_ms", o["lookahead_ms"])):
         n = ms / block_ms
@@ -239,6 +267,12 @@ def profile_to_toml(p: Profile) -> str:
     out += ["", "# Full-band look-ahead limiter: the amplifier rail.", "[output_limiter]",
             f"threshold_db = {_fmt(ol.threshold_db)}", f"lookahead_ms = {_fmt(p.output_lookahead_ms)}",
             f"release_ms = {_fmt(ol.release_ms)}"]
+    if p.guard_sos:
+        out += ["", "# Excursion guard: the full-band limiter also keeps predicted cone excursion (this filter,",
+                "# digital full scale in, excursion in units of Xmax out) within threshold.", "[excursion_guard]",
+                f"threshold = {_fmt(p.guard_threshold)}", "sos = ["]
+        out += [f"  [{', '.join(repr(float(v)) for v in row)}]," for row in p.guard_sos]
+        out += ["]"]
     if p.notes:
         out += ["", "# How the designer got here (informational; not used by the processor).", "[design]"]
         out += [f"{k} = {_fmt(v)}" for k, v in p.notes.items()]
