@@ -8,7 +8,7 @@
 #define TR_CMSIS_COMPILER_H
 
 #include <stdint.h>
-#if defined(__ARM_ACLE)
+#if defined(__arm__)
 #include <arm_acle.h>
 #endif
 
@@ -72,10 +72,11 @@
 #define __PKHTB(a, b, s) ((((uint32_t)(a)) & 0xFFFF0000UL) | ((((uint32_t)(b)) >> (s)) & 0x0000FFFFUL))
 #define __SXTB16(x) __sxtb16((x))
 #endif
-#if defined(__ARM_ACLE)
-#define __CLZ(x) __clz((x))
-#define __ROR(x, n) __ror((x), (n))
-#define __REV(x) __rev((x))
+#if defined(__arm__)
+/* gcc 12's arm_acle.h has no __clz/__rev: the builtins compile to CLZ/REV. CLZ(0) is 32. */
+#define __CLZ(x) ((uint8_t)((x) == 0u ? 32 : __builtin_clz((x))))
+#define __REV(x) __builtin_bswap32((x))
+#define __ROR(x, n) ((uint32_t)(((uint32_t)(x) >> ((n) & 31u)) | ((uint32_t)(x) << ((32u - ((n) & 31u)) & 31u))))
 #endif
 
 #endif /* TR_CMSIS_COMPILER_H */
