@@ -1,0 +1,124 @@
+"""Run a generated network on an emulated board (QEMU), the `board:B` engine of `tunerig nn verify`.
+
+A self-contained bare-metal ELF per board: the generated network + kernels + a small runner
+(templates/nn/board_main.c.j2) linked with the firmware's linker script and the board's memory
+map (boards/B/memory.ld). Frames move through Arm semihosting files, so 1000 frames take well
+under a second of host time; the cost counter is SysTick under `-icount shift=0` (one instruction
+= 1 ns of virtual time), converted to instructions with the board's clock.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from codegen.nn.compile import TEMPLATE_DIR, CompiledModel
+from codegen.nn.host import REPO, kernel_sources
+from designer.errors import TunerigError
+
+CPU_FLAGS = {
+    "cortex-m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "cortex-m7": ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
+    "cortex-m33": ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"],
+    "cortex-m55": ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
+}
+
+
+@dataclass
+class BoardRun:
+    outputs: list
+    instructions_per_invoke: float
+    elf: Path
+    sizes: dict
+
+
+def _board(board_name: str):
+    from hil.boards import load_board
+    return load_board(board_name)
+
+
+def build_board_elf(cm: CompiledModel, board_name: str, build_dir, opt: str = "-O2", cmsis_nn_path=None) -> tuple[Path, dict]:
+    board = _board(board_name)
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        raise TunerigError("arm-none-eabi-gcc not found: run `make setup`")
+    core = getattr(board, "core", None)
+    if core not in CPU_FLAGS:
+        raise TunerigError(f"board '{board_name}': core {core!r} not supported by the nn runner")
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    main_c = build_dir / f"{cm.name}_board_main.c"
+    main_c.write_text(env.get_template("board_main.c.j2").render(name=cm.name, inputs=cm.inputs, outputs=cm.outputs))
+    srcs, incs = kernel_sources(cmsis_nn_path)
+    elf = build_dir / f"{cm.name}_{board_name}.elf"
+    cmd = [gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", opt, "-ffp-contract=off", *CPU_FLAGS[core],
+           "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
+           *[f"-I{p}" for p in [cm.out_dir, *incs]], str(cm.out_dir / f"{cm.name}.c"),
+           str(cm.out_dir / f"{cm.name}_weights.c"), str(main_c), *map(str, srcs),
+           f"-L{REPO / 'boards' / board_name}", "-T", str(REPO / "firmware" / "ld" / "tunerig.ld"),
+           "-Wl,--gc-sections", "-o", str(elf), "-lm"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise TunerigError(f"board build of {cm.name} for {board_name} failed:\n{r.stderr[-4000:]}")
+    size = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True).stdout
+    sec = {}
+    for line in size.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sec[parts[0]] = int(parts[1])
+    sizes = {"flash": sec.get(".vectors", 0) + sec.get(".text", 0) + sec.get(".data", 0),
+             "ram_static": sec.get(".data", 0) + sec.get(".bss", 0), "sections": sec}
+    return elf, sizes
+
+
+def run_board_elf(elf: Path, board_name: str, cm: CompiledModel, frames, timeout_s: float = 300.0) -> BoardRun:
+    board = _board(board_name)
+    qemu = shutil.which("qemu-system-arm")
+    if qemu is None:
+        raise TunerigError("qemu-system-arm not found: run `make setup`")
+    machine = getattr(board, "qemu_machine", None)
+    if not machine:
+        raise TunerigError(f"board '{board_name}' has no QEMU machine")
+    work = elf.parent
+    blob = b"".join(np.ascontiguousarray(x, dtype=np.float32 if s["dtype"] == "float32" else np.int8).tobytes()
+                    for fr in frames for x, s in zip(fr, cm.inputs))
+    (work / "nn_in.bin").write_bytes(blob)
+    for f in ("nn_out.bin", "nn_cost.txt"):
+        (work / f).unlink(missing_ok=True)
+    cmd = [qemu, "-M", machine, "-kernel", str(elf), "-nographic", "-monitor", "none", "-serial", "null",
+           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
+    try:
+        r = subprocess.run(cmd, cwd=work, capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise TunerigError(f"QEMU {machine} did not finish {len(frames)} frames in {timeout_s} s") from None
+    if r.returncode != 0 or not (work / "nn_cost.txt").is_file():
+        raise TunerigError(f"board run on {board_name} failed (exit {r.returncode}):\n"
+                           + r.stdout.decode(errors="replace")[-2000:] + r.stderr.decode(errors="replace")[-2000:])
+    ticks, n, overhead = (int(v) for v in (work / "nn_cost.txt").read_text().split())
+    data = (work / "nn_out.bin").read_bytes()
+    sizes = [o["size"] * (4 if o["dtype"] == "float32" else 1) for o in cm.outputs]
+    per = sum(sizes)
+    if n != len(frames) or len(data) != per * n:
+        raise TunerigError(f"board returned {n} frames / {len(data)} bytes, expected {len(frames)} / {per * len(frames)}")
+    outs = []
+    for k in range(n):
+        pos, row = k * per, []
+        for o, sz in zip(cm.outputs, sizes):
+            row.append(np.frombuffer(data[pos:pos + sz], dtype=np.float32 if o["dtype"] == "float32" else np.int8)
+                       .reshape(o["shape"]))
+            pos += sz
+        outs.append(row)
+    clock = float(getattr(board, "clock_hz", 25_000_000))
+    instr = (ticks - n * overhead) / n * 1e9 / clock
+    return BoardRun(outs, instr, elf, {})
+
+
+def run_board(cm: CompiledModel, board_name: str, frames, build_dir) -> list:
+    elf, _ = build_board_elf(cm, board_name, build_dir)
+    return run_board_elf(elf, board_name, cm, frames).outputs
