@@ -247,10 +247,46 @@ def _starts(ctx: _Context, n_bands: int) -> list[list[float]]:
     return starts or [[30.0, *np.geomspace(100.0, 4000.0, n_bands - 1)]]
 
 
-def _search(ctx: _Context, n_bands: int, progress=None):
-    """Multi-start coordinate descent over (high-pass, crossovers) on log grids; deterministic."""
-    results = [_descend(ctx, start, progress) for start in _starts(ctx, n_bands)]
-    return max(results, key=lambda r: r[1])
+def _search(ctx: _Context, n_bands: int, progress=None) -> list[list[float]]:
+    """Candidates for one band count: multi-start coordinate descent on the analytic objective, plus
+    layouts that stack bands at the low end (where the analytic model undervalues a limited low band)."""
+    cands = [_descend(ctx, start, progress)[0] for start in _starts(ctx, n_bands)]
+    for params in _starts(ctx, n_bands):
+        hp = params[0]
+        x = [hp * 1.6]
+        while len(x) < n_bands - 1:
+            x.append(x[-1] * (1.8 if len(x) < 2 else 8.0))
+        if _valid(hp, tuple(x), ctx.fs):
+            cands.append([hp, *x])
+    return cands
+
+
+def _program_signal(program: str, fs: int) -> np.ndarray:
+    if program == "speech":
+        return signals.speech_like(3.0, fs, seed=21)
+    if program == "pink":
+        return signals.coloured_noise(3.0, fs, -3.0, seed=21)
+    return signals.music_like(3.0, fs, seed=21)
+
+
+def rendered_score_db(profile: Profile, ctx: _Context, x: np.ndarray) -> float:
+    """What the fit finally maximises: A-weighted output level + bass_weight x 40-200 Hz output level,
+    rendered through the float model for the program's signal at 0 dBFS."""
+    from designer.mbdp import render
+
+    y = render(profile, x)
+    spec = np.abs(np.fft.rfft(y)) ** 2
+    f = np.fft.rfftfreq(len(y), 1 / ctx.fs)
+    f[0] = 1.0
+    loud = np.sum(spec * a_weighting_power(f))
+    bass = np.sum(spec[(f >= BASS_BAND_HZ[0]) & (f <= BASS_BAND_HZ[1])])
+    return float(10 * np.log10(loud + 1e-300) + ctx.program.bass_weight * 10 * np.log10(bass + 1e-300))
+
+
+def _with_guard(profile: Profile, spk: Speaker, threshold: float) -> Profile:
+    guard = physics.excursion_sos(spk, profile.sample_rate_hz)
+    guard[0, :3] *= spk.amplifier.v_at_full_scale / spk.driver.xmax      # output in units of Xmax
+    return replace(profile, guard_sos=tuple(tuple(float(v) for v in row) for row in guard), guard_threshold=threshold)
 
 
 def stress_signals(profile: Profile, ctx: _Context) -> dict[str, np.ndarray]:
@@ -287,21 +323,22 @@ def design(spk: Speaker, bands: int | str | None = None, *, program: str | None 
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=sum(9 * n for n in candidates), desc="fitting crossovers", unit="step", leave=False)
-    results = {n: _search(ctx, n, bar) for n in candidates}
+    cands = [(n, c) for n in candidates for c in _search(ctx, n, bar)]
     if bar is not None:
         bar.close()
-    best_j = max(j for _, j in results.values())
-    n_bands = min(n for n, (_, j) in results.items() if j >= best_j - 0.5)   # fewest bands within 0.5 dB
-    params, _ = results[n_bands]
+    x_prog = _program_signal(program, ctx.fs)
+    scored = []
+    for n, c in cands:
+        j, limits, comps, mag = _evaluate(ctx, c[0], tuple(c[1:]))
+        prof = _with_guard(_build_profile(ctx, spk.name, c[0], tuple(c[1:]), limits, comps), spk, GUARD_THRESHOLD)
+        scored.append((rendered_score_db(prof, ctx, x_prog), n, c))
+    best_score = max(sc for sc, _, _ in scored)
+    # Fewest bands whose best candidate is within 0.5 dB of the best overall (simpler C, less cost).
+    _, n_bands, params = max(((sc, n, c) for sc, n, c in scored if sc >= best_score - 0.5), key=lambda t: (-t[1], t[0]))
     hp_hz, xovers = params[0], tuple(params[1:])
     j, limits, comps, mag = _evaluate(ctx, hp_hz, xovers)
     makeup = 10 ** (np.array([c.makeup_db for c in comps]) / 20)
-    profile = _build_profile(ctx, spk.name, hp_hz, xovers, limits, comps)
-
-    guard = physics.excursion_sos(spk, ctx.fs)
-    guard[0, :3] *= spk.amplifier.v_at_full_scale / spk.driver.xmax      # output in units of Xmax
-    profile = replace(profile, guard_sos=tuple(tuple(float(v) for v in row) for row in guard),
-                      guard_threshold=GUARD_THRESHOLD)
+    profile = _with_guard(_build_profile(ctx, spk.name, hp_hz, xovers, limits, comps), spk, GUARD_THRESHOLD)
     peak = float("nan")
     if verify:
         sigs = stress_signals(profile, ctx)

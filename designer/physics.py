@@ -45,7 +45,12 @@ def excursion_tf(spk: Speaker) -> tuple[np.ndarray, np.ndarray]:
     nm = np.polyadd(np.polymul([d.mms, d.rms, 1 / d.cms], dbox), np.polymul([d.sd**2, 0.0], nbox))
     ze = np.array([d.le, d.re]) if d.le > 0 else np.array([d.re])
     den = np.polyadd(np.polymul(ze, nm), np.polymul([d.bl**2, 0.0], dbox))
-    return d.bl * dbox, den
+    num = d.bl * dbox
+    # A sealed box puts a factor s in both (the box stiffness): cancel it exactly, or the digital
+    # filter would carry a pole at z = 1 that rounding never quite cancels.
+    while len(num) > 1 and len(den) > 1 and num[-1] == 0.0 and den[-1] == 0.0:
+        num, den = num[:-1], den[:-1]
+    return num, den
 
 
 def _s(freqs_hz) -> np.ndarray:

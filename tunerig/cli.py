@@ -18,6 +18,8 @@ STAGE_CLIS = (
     "codegen.cli",
     "codegen.nn.cli",
     "hil.cli",
+    "tunerig.render",
+    "tunerig.bench",
     "tunerig.demo",
 )
 
