@@ -20,7 +20,7 @@ import numpy as np
 
 from codegen.cmsis_dsp import CMSISDSP_VERSION, fetch_cmsis_dsp
 from codegen.fixedpoint import Q31_MAX, Q31_MIN, q15_to_q31, q31_to_q15
-from codegen.mbdp_fixed import EXP2_POLY, HIGH, LOG2_POLY, MbdpPlan, plan_mbdp
+from codegen.mbdp_fixed import EF, EXP2_POLY, HIGH, LOG2_POLY, STD, MbdpPlan, plan_mbdp
 from designer.errors import InputError, TunerigError
 from designer.profile import Profile
 
@@ -47,15 +47,15 @@ def _groups(plan: MbdpPlan) -> list[dict]:
     out = []
     for chain in plan.chains():
         for j, (precision, secs) in enumerate(chain.groups()):
-            high = precision == HIGH
+            kind = {HIGH: "high", STD: "std", EF: "ef"}[precision]
+            impl = {HIGH: "arm_biquad_cas_df1_32x64_q31", STD: "arm_biquad_cascade_df1_q31", EF: "tr_biquad_ef_q31"}[precision]
             out.append(dict(
                 name=f"{chain.name}_g{j}", chain=chain.name, stages=len(secs), sections=secs,
                 post_shift=secs[0].post_shift, precision=precision,
-                inst_type="tr_biquad_high_inst" if high else "tr_biquad_std_inst",
-                state_type="int64_t" if high else "int32_t",
-                init="tr_biquad_high_init" if high else "tr_biquad_std_init",
-                run="tr_biquad_high_q31" if high else "tr_biquad_std_q31",
-                comment=f"{chain.name}: {len(secs)} x {'arm_biquad_cas_df1_32x64_q31' if high else 'arm_biquad_cascade_df1_q31'}",
+                inst_type=f"tr_biquad_{kind}_inst", state_type="int64_t" if kind == "high" else "int32_t",
+                state_len=(5 if kind == "ef" else 4) * len(secs),
+                init=f"tr_biquad_{kind}_init", run=f"tr_biquad_{kind}_q31",
+                comment=f"{chain.name}: {len(secs)} x {impl}",
             ))
     return out
 
@@ -83,7 +83,7 @@ def _filter_steps(plan: MbdpPlan, groups: list[dict]) -> list[str]:
     return steps
 
 
-def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None) -> Path:
+def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, precise: str = EF) -> Path:
     """Render the C module for `target` into out_dir (created; files replaced). Returns out_dir.
 
     Every problem with the profile (range, stability after quantisation) raises InputError before
@@ -91,7 +91,7 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None) -> 
     """
     if target not in TARGETS:
         raise InputError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}", field="target")
-    plan = plan_mbdp(profile)
+    plan = plan_mbdp(profile, precise=precise)
     cmsis, _ = TARGETS[target]
     out_dir = Path(out_dir).resolve()
     groups = _groups(plan)
@@ -105,9 +105,8 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None) -> 
     )
     env = _env()
     files = {"tr_mbdp.h": "tr_mbdp.h.j2", "tr_mbdp.c": "tr_mbdp.c.j2", "tr_mbdp_coeffs.h": "tr_mbdp_coeffs.h.j2",
-             "tr_mbdp_coeffs.c": "tr_mbdp_coeffs.c.j2", "tr_biquad.h": "tr_biquad.h.j2"}
-    if not cmsis:
-        files["tr_biquad.c"] = "tr_biquad.c.j2"
+             "tr_mbdp_coeffs.c": "tr_mbdp_coeffs.c.j2", "tr_biquad.h": "tr_biquad.h.j2",
+             "tr_biquad.c": "tr_biquad.c.j2"}
     sources = [out_dir / n for n in files if n.endswith(".c")]
     include_dirs = [out_dir]
     std_source = ""
