@@ -256,3 +256,23 @@ def test_cmsis_nn_path_switches_library_without_touching_generated_code(models, 
     assert before == {f.name: f.read_bytes() for f in cm.files}
     with pytest.raises(TunerigError, match="CMSIS_NN_PATH"):
         build_host_runner(cm, tmp_path / "c", cmsis_nn_path=tmp_path / "nowhere")
+
+
+@nn
+@pytest.mark.qemu
+@pytest.mark.skipif(ARM_GCC is None or shutil.which("qemu-system-arm") is None, reason="needs arm gcc + QEMU")
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_board_bit_exact_with_tflite_micro(models, tmp_path, board):
+    """1000 frames on the emulated Cortex-M4 (DSP/SMLAD path) and Cortex-M55 (Helium path)."""
+    from codegen.nn.board import build_board_elf, run_board_elf
+    from codegen.nn.compile import compile_model
+    from codegen.nn.verify import compare, make_frames, run_tflm
+    path = models["gru2_concat_pc"]
+    cm = compile_model(path, tmp_path / "gen")
+    frames = make_frames(cm, 1000)
+    elf, sizes = build_board_elf(cm, board, tmp_path / board)
+    run = run_board_elf(elf, board, cm, frames)
+    rep = compare(cm, run.outputs, run_tflm(path.read_bytes(), cm, frames), f"board:{board}")
+    assert rep.bit_exact, rep.summary()
+    assert run.instructions_per_invoke > cm.macs / 16     # a cost was measured, and it is plausible
+    assert sizes["flash"] > cm.weight_bytes

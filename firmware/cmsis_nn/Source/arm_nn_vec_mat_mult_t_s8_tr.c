@@ -94,35 +94,36 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
         dst[row] = requantize_out(acc, multipliers[k], shifts[k], dst_offset, activation_min, activation_max);
     }
 #else
-    (void)kernel_sum; /* offset folded into the input below */
 #if defined(ARM_MATH_DSP)
     const int32_t off2 = (int32_t)(((uint32_t)lhs_offset & 0xFFFFu) | ((uint32_t)lhs_offset << 16));
     const int32_t col_blocks = rhs_cols >> 2;
-    for (; row + 4 <= rhs_rows; row += 4)
+    /* With kernel sums the input offset is added once per row afterwards, which frees the
+     * registers the 4-row loop needs (no spills: 4 accumulators, 4 row pointers, 2 input lanes). */
+    for (; kernel_sum != NULL && row + 4 <= rhs_rows; row += 4)
     {
         const int8_t *w0 = rhs + row * rhs_cols;
         const int8_t *w1 = w0 + rhs_cols;
         const int8_t *w2 = w1 + rhs_cols;
         const int8_t *w3 = w2 + rhs_cols;
         const int8_t *x = lhs;
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        int32_t a0 = kernel_sum[row], a1 = kernel_sum[row + 1], a2 = kernel_sum[row + 2], a3 = kernel_sum[row + 3];
         for (int32_t b = 0; b < col_blocks; b++)
         {
-            const int32_t in = read_s8x4(x);
-            const int32_t in_e = (int32_t)__sadd16((uint32_t)__sxtb16((uint32_t)in), (uint32_t)off2);
-            const int32_t in_o = (int32_t)__sadd16((uint32_t)sxtb16_ror8((uint32_t)in), (uint32_t)off2);
-            int32_t wv = read_s8x4(w0);
-            a0 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a0);
-            a0 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a0);
-            wv = read_s8x4(w1);
-            a1 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a1);
-            a1 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a1);
-            wv = read_s8x4(w2);
-            a2 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a2);
-            a2 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a2);
-            wv = read_s8x4(w3);
-            a3 = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, a3);
-            a3 = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, a3);
+            const uint32_t in = (uint32_t)read_s8x4(x);
+            const uint32_t in_e = __sxtb16(in);
+            const uint32_t in_o = sxtb16_ror8(in);
+            uint32_t wv = (uint32_t)read_s8x4(w0);
+            a0 = __smlad(__sxtb16(wv), in_e, a0);
+            a0 = __smlad(sxtb16_ror8(wv), in_o, a0);
+            wv = (uint32_t)read_s8x4(w1);
+            a1 = __smlad(__sxtb16(wv), in_e, a1);
+            a1 = __smlad(sxtb16_ror8(wv), in_o, a1);
+            wv = (uint32_t)read_s8x4(w2);
+            a2 = __smlad(__sxtb16(wv), in_e, a2);
+            a2 = __smlad(sxtb16_ror8(wv), in_o, a2);
+            wv = (uint32_t)read_s8x4(w3);
+            a3 = __smlad(__sxtb16(wv), in_e, a3);
+            a3 = __smlad(sxtb16_ror8(wv), in_o, a3);
             x += 4;
             w0 += 4;
             w1 += 4;
@@ -131,7 +132,7 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
         }
         for (int32_t c = col_blocks << 2; c < rhs_cols; c++)
         {
-            const int32_t in = lhs[c] + lhs_offset;
+            const int32_t in = lhs[c];
             a0 += in * *w0++;
             a1 += in * *w1++;
             a2 += in * *w2++;
@@ -176,6 +177,7 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
         dst[row] = requantize_out(acc, multipliers[k], shifts[k], dst_offset, activation_min, activation_max);
     }
 #else
+    (void)kernel_sum; /* the input offset is applied per element below */
     for (; row < rhs_rows; row++)
     {
         const int8_t *w = rhs + row * rhs_cols;
