@@ -36,7 +36,7 @@ COEF_FRAC = 31        # Q1.31 smoothing coefficients
 POLY_FRAC = 30        # polynomial coefficients
 MIN_KNEE_LOG2 = 0.02  # knees narrower than this (0.06 dB) are treated as hard knees
 HIGH, STD, EF = "32x64", "q31", "q31ef"
-STD_NOISE_LIMIT_DBFS = -150.0   # a std (32-bit state) section may add at most this much error
+STD_NOISE_LIMIT_DBFS = -170.0   # a std (32-bit state) section may add at most this much error (bias incl.)
 
 
 # ------------------------------------------------------------------ log2 / exp2 polynomials
@@ -154,6 +154,46 @@ def quantize_section(sos_row, label: str, *, scale: float = 1.0, kind: str = "ge
     if max(abs(v) for v in q) > Q31_MAX:
         raise InputError(f"{label}: a coefficient does not fit Q{1 + s}.{31 - s}", field=label)
     return q, s
+
+
+def _refine_pair(secs, fs_hz: float, radius: int = 2):
+    """Choose the feedback roundings of an LR4 pair so the quantised pair's response is closest to
+    the float pair's (max complex error over 5 Hz..0.49 fs): the two sections' pole errors can
+    cancel to first order, which plain rounding leaves to chance. Returns two (q, s, label)."""
+    (row0, kind, label0, sc0), (row1, _, label1, sc1) = secs
+    f = np.geomspace(5.0, 0.49 * fs_hz, 600)
+    z1 = np.exp(-2j * np.pi * f / fs_hz)
+    def resp(b, a):
+        return (b[0] + b[1] * z1 + b[2] * z1 ** 2) / (a[0] + a[1] * z1 + a[2] * z1 ** 2)
+    target = resp(row0[:3] * sc0, row0[3:]) * resp(row1[:3] * sc1, row1[3:])
+    cands = []
+    base0 = quantize_section(row0, label0, scale=sc0, kind=kind)
+    s = base0[1]
+    unit = 2 ** (31 - s)
+    for d1 in range(-radius, radius + 1):
+        for d2 in range(-radius, radius + 1):
+            qa1, qa2 = base0[0][3] + d1, base0[0][4] + d2
+            a1, a2 = -qa1 / unit, -qa2 / unit
+            row = np.array([row0[0], row0[1], row0[2], 1.0, a1, a2])
+            cands.append((d1, d2, row))
+    def make(row_f, row_q, sc, label):
+        return quantize_section(np.array([*row_f[:3], 1.0, row_q[4], row_q[5]]), label, scale=sc, kind=kind)
+    resp0, resp1, q0s, q1s = [], [], [], []
+    for _, _, row in cands:
+        try:
+            qa = make(row0, row, sc0, label0)
+            qb = make(row1, row, sc1, label1)
+        except InputError:
+            continue
+        # Re-quantising the exact grid point reproduces its feedback taps (round of an integer / unit).
+        q0s.append(qa)
+        q1s.append(qb)
+        resp0.append(resp(np.array(qa[0][:3]) / unit, [1.0, -qa[0][3] / unit, -qa[0][4] / unit]))
+        resp1.append(resp(np.array(qb[0][:3]) / unit, [1.0, -qb[0][3] / unit, -qb[0][4] / unit]))
+    r0, r1 = np.array(resp0), np.array(resp1)
+    err = np.max(np.abs(r0[:, None, :] * r1[None, :, :] - target[None, None, :]), axis=2)
+    i, j = np.unravel_index(np.argmin(err), err.shape)
+    return (*q0s[i], label0), (*q1s[j], label1)
 
 
 def _impulse_len(sections: list[tuple[tuple[int, ...], int]]) -> int:
@@ -345,8 +385,14 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
             sections[f"lp{i}"] += [(xo.ap_sos[m][0], "ap", f"band {i + 1} all-pass {p.crossovers_hz[m]:g} Hz", 1.0)
                                    for m in xo.allpass_indices(i)]
             sections[f"hp{i}"] = [(xo.hp_sos[i][j], "hp", f"crossover {i + 1} ({fc:g} Hz) high-pass {j + 1}", first if j == 0 else 1.0) for j in range(2)]
-        quant = {name: [(*quantize_section(row, label, scale=sc, kind=kind), label) for row, kind, label, sc in secs]
-                 for name, secs in sections.items()}
+        quant = {}
+        for name, secs in sections.items():
+            q = [(*quantize_section(row, label, scale=sc, kind=kind), label) for row, kind, label, sc in secs]
+            # An LR4 pair (two identical sections) gets its feedback rounding tuned jointly.
+            if len(secs) >= 2 and secs[0][1] in ("lp", "hp"):
+                pair = _refine_pair([secs[0], secs[1]], fs)
+                q[0], q[1] = pair[0], pair[1]
+            quant[name] = q
         return quant
 
     # Headroom: smallest H >= 2 for which every prefix of every chain has L1 gain <= 0.9 (|state| < 2^31).
@@ -494,7 +540,7 @@ def compress_fixed(x: np.ndarray, plan: MbdpPlan, c: CompressorQ) -> np.ndarray:
     g = np.array(gains, dtype=np.int64)
     end = np.concatenate([[c.g_idle], g[:-1]])
     start = np.concatenate([[c.g_idle], end[:-1]])
-    y = (xb * _ramps(start, end, block)) >> GAIN_FRAC
+    y = (xb * _ramps(start, end, block) + (1 << (GAIN_FRAC - 1))) >> GAIN_FRAC    # rounded: no DC bias
     return np.clip(y, Q31_MIN, Q31_MAX).reshape(-1)
 
 
@@ -515,7 +561,8 @@ def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ) -> np.ndarray:
     e_prev = np.concatenate([[one, one], e])
     start, end = e_prev[:-2], e_prev[1:-1]
     delayed = np.concatenate([np.zeros(lim.delay, dtype=np.int64), x[: len(x) - lim.delay]])
-    return ((delayed.reshape(-1, block) * _ramps(start, end, block)) >> LIM_FRAC).reshape(-1)
+    # Rounded, not floored (no DC bias); |x| g <= T 2^30 still bounds the rounded result by T.
+    return ((delayed.reshape(-1, block) * _ramps(start, end, block) + (1 << (LIM_FRAC - 1))) >> LIM_FRAC).reshape(-1)
 
 
 def _as_int_array(x, lo: int, hi: int, what: str) -> np.ndarray:
