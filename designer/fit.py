@@ -195,12 +195,15 @@ def _evaluate(ctx: _Context, hp_hz: float, xovers: tuple[float, ...]):
     """Objective, band limits, compressors and band magnitudes for one high-pass/crossover choice."""
     mag = _band_magnitudes(ctx, hp_hz, xovers)
     edges = [hp_hz, *xovers, ctx.fs / 2]
-    makeup_db = np.array([_compressor(0.0, edges[k], edges[k + 1], ctx.program).makeup_db
-                          for k in range(len(mag))])
-    makeup = 10 ** (makeup_db / 20)
+    makeup_db = min(_compressor(0.0, edges[k], edges[k + 1], ctx.program).makeup_db for k in range(len(mag)))
+    makeup = np.full(len(mag), 10 ** (makeup_db / 20))
     limits = _band_limits(ctx, mag, makeup)
     comps = [_compressor(round(20 * math.log10(limits[k]), 2), edges[k], edges[k + 1], ctx.program)
              for k in range(len(mag))]
+    # One make-up for all bands, so quiet material passes with a flat response.
+    common = min(c.makeup_db for c in comps)
+    comps = [replace(c, makeup_db=common) for c in comps]
+    makeup = np.full(len(mag), 10 ** (common / 20))
     return _objective(ctx, mag, limits, makeup), limits, comps, mag
 
 
