@@ -151,23 +151,32 @@ def build_host(profile: Profile, build_dir=None, *, sanitize: bool = False, targ
                          + b"".join(p.read_bytes() for p in code)).hexdigest()[:16]
     base = Path(build_dir) if build_dir else Path(__file__).resolve().parent.parent / "build" / "host"
     d = base / f"mbdp-{key}"
-    product = d / ("tr_mbdp_run" if sanitize else "libtr_mbdp.so")
-    if product.is_file():
-        return product
-    src = generate_mbdp(profile, target, d / "src")
+    name = "tr_mbdp_run" if sanitize else "libtr_mbdp.so"
+    if (d / name).is_file():
+        return d / name
+    # Build in a private directory, then rename it into place: parallel test workers never see a
+    # half-written library.
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".mbdp-{key}.", dir=base))
+    src = generate_mbdp(profile, target, tmp / "src")
     srcs = [str(s) for s in sorted(src.glob("*.c"))]
     flags = [*WARN_FLAGS, "-O2", f"-I{src}"]
     if sanitize:
-        (d / "run.c").write_text(_RUNNER)
+        (tmp / "run.c").write_text(_RUNNER)
         cmd = ["gcc", *flags, "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-               *srcs, str(d / "run.c"), "-o", str(product)]
+               *srcs, str(tmp / "run.c"), "-o", str(tmp / name)]
     else:
-        (d / "shim.c").write_text(_HOST_SHIM)
-        cmd = ["gcc", *flags, "-fPIC", "-shared", *srcs, str(d / "shim.c"), "-o", str(product)]
+        (tmp / "shim.c").write_text(_HOST_SHIM)
+        cmd = ["gcc", *flags, "-fPIC", "-shared", *srcs, str(tmp / "shim.c"), "-o", str(tmp / name)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise TunerigError(f"host build failed: {' '.join(cmd)}\n{proc.stderr}")
-    return product
+    try:
+        tmp.rename(d)
+    except OSError:                      # another process won the race: use its build
+        shutil.rmtree(tmp, ignore_errors=True)
+    return d / name
 
 
 _RUNNER = r"""

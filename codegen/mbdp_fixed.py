@@ -48,7 +48,7 @@ def _fit_poly(func, degree: int, frac: int) -> tuple[int, ...]:
 
 
 LOG2_POLY = _fit_poly(lambda t: np.log2(1.0 + t), 8, POLY_FRAC)     # log2(1+f), f in [0,1)
-EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 6, POLY_FRAC)           # 2^f, f in [0,1)
+EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 7, POLY_FRAC)           # 2^f, f in [0,1)
 
 
 def log2_q24(v: int) -> int:
@@ -125,12 +125,15 @@ def quantize_section(sos_row, label: str, *, scale: float = 1.0, kind: str = "ge
     """
     b = np.asarray(sos_row[:3], dtype=np.float64) * scale
     a1, a2 = float(sos_row[4]), float(sos_row[5])
-    s = max(1, _post_shift([*b, a1, a2]))
+    s = 1 if kind in ("lp", "hp", "ap") else max(1, _post_shift([*b, a1, a2]))
     if s != 1:
         raise InputError(f"{label}: coefficients need postShift {s}; the MBDP biquads run at postShift 1 "
                          "(Q2.30, |coefficient| < 2)", field=label)
     unit = 2 ** (31 - s)
     qa1, qa2 = int(round(-a1 * unit)), int(round(-a2 * unit))
+    if max(abs(qa1), abs(qa2)) > Q31_MAX:
+        raise InputError(f"{label}: feedback taps a1 = {a1:.12g}, a2 = {a2:.12g} do not fit Q2.30: the poles are "
+                         "at or beyond the unit circle, the filter would be unstable", field=label)
     # Poles of 1 - qa1 z^-1 - qa2 z^-2 (CMSIS sign convention).
     poles = np.roots([1.0, -qa1 / unit, -qa2 / unit])
     if np.max(np.abs(poles)) >= 1.0 - 1e-12:
@@ -376,7 +379,9 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         sections: dict[str, list] = {}
         if p.highpass_hz is not None:
             hp_sos = highpass_sos(p.highpass_hz, p.highpass_order, fs)
-            sections["highpass"] = [(row, "general", f"highpass {p.highpass_hz:g} Hz section {j + 1}", scale0 if j == 0 else 1.0)
+            # Each Butterworth section has its zeros at z = 1: quantised as 'hp' with unity gain at
+            # Nyquist per section (the product's, as for the float design).
+            sections["highpass"] = [(row, "hp", f"highpass {p.highpass_hz:g} Hz section {j + 1}", scale0 if j == 0 else 1.0)
                                     for j, row in enumerate(hp_sos)]
             scale0 = 1.0
         for i, fc in enumerate(p.crossovers_hz):
@@ -389,7 +394,7 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         for name, secs in sections.items():
             q = [(*quantize_section(row, label, scale=sc, kind=kind), label) for row, kind, label, sc in secs]
             # An LR4 pair (two identical sections) gets its feedback rounding tuned jointly.
-            if len(secs) >= 2 and secs[0][1] in ("lp", "hp"):
+            if name != "highpass":
                 pair = _refine_pair([secs[0], secs[1]], fs)
                 q[0], q[1] = pair[0], pair[1]
             quant[name] = q

@@ -1,0 +1,272 @@
+"""Fixed-point MBDP: Python model vs generated C (bit-exact), vs the float reference (SNR), and the
+fixed-point guarantees (silence, saturation, exact ceiling, clear errors for bad profiles).
+
+References are independent of the code under test: numpy/scipy for log2/exp2 and filters,
+designer.mbdp.render (float) for the processor, the profile's dB values for the ceiling.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from codegen.fixedpoint import float_to_q31, q15_to_q31, q31_to_float, q31_to_q15
+from codegen.mbdp import TARGETS, generate_mbdp, render_c_host_q15, render_c_host_q31, run_sanitized
+from codegen.mbdp_fixed import (EF, HIGH, STD, _biquad_ef, _biquad_high, _biquad_std, exp2_q27, log2_q24,
+                                plan_mbdp, quantize_section, render_fixed_q15, render_fixed_q31)
+from designer import signals
+from designer.errors import InputError
+from designer.mbdp import render
+from designer.profile import load_profile, profile_from_dict
+
+FS = 48000
+ECHO = "examples/echo4-reference.toml"
+
+
+@pytest.fixture(scope="module")
+def echo():
+    return load_profile(ECHO)
+
+
+@pytest.fixture(scope="module")
+def hp3(echo):
+    """A second profile: 32 kHz, protective high-pass, 3 bands, longer look-ahead, hard knee."""
+    d = {
+        "profile": {"name": "hp3", "sample_rate_hz": 32000, "block_ms": 1.0},
+        "highpass": {"frequency_hz": 45.0, "order": 4},
+        "crossover": {"frequencies_hz": [150.0, 2500.0]},
+        "band_limiter": {"lookahead_ms": 3.0},
+        "band": [dict(compressor_threshold_db=t, compressor_ratio=4.0, compressor_knee_db=k,
+                      compressor_attack_ms=10.0, compressor_release_ms=200.0, compressor_makeup_db=2.0,
+                      compressor_floor_db=-30.0, limiter_threshold_db=-6.0, limiter_release_ms=50.0)
+                 for t, k in ((-20.0, 0.0), (-15.0, 3.0), (-12.0, 10.0))],
+        "output_limiter": {"threshold_db": -1.0, "lookahead_ms": 2.0, "release_ms": 30.0},
+    }
+    return profile_from_dict(d)
+
+
+def _q31(x):
+    return float_to_q31(np.clip(x, -1.0, 1.0))
+
+
+def _test_signals(fs, seconds=0.25):
+    n = int(fs * seconds)
+    rng = np.random.default_rng(7)
+    return {
+        "music": signals.music_like(seconds, fs, seed=1, peak_dbfs=-1.0),
+        "sweep": signals.log_sweep(20.0, 20000.0, seconds, fs, peak_dbfs=-3.0),
+        "bursts": signals.tone_bursts(100.0, seconds, fs, on_s=0.03, off_s=0.05),
+        "square_fs": signals.square(60.0, seconds, fs, peak_dbfs=0.0),
+        "impulse_fs": signals.impulse(seconds, fs, peak_dbfs=0.0, at_s=0.01),
+        "dc_fs": np.ones(n),
+        "dc_neg_fs": -np.ones(n),
+        "noise_fs": np.clip(rng.standard_normal(n) * 2.0, -1, 1),
+        "quiet": signals.music_like(seconds, fs, seed=4, peak_dbfs=-60.0),
+    }
+
+
+# ------------------------------------------------------------------ arithmetic against numpy
+def test_log2_matches_numpy():
+    v = np.unique(np.geomspace(1, 2.0**62, 5000).astype(np.int64))
+    got = np.array([log2_q24(int(x)) for x in v]) / 2.0**24
+    assert np.max(np.abs(got - np.log2(v.astype(np.float64)))) < 3e-7
+
+
+def test_exp2_matches_numpy():
+    v = np.arange(-12 * 2**25, 4 * 2**25 - 1, 7919)
+    got = np.array([exp2_q27(int(x)) for x in v]) / 2.0**27
+    want = np.exp2(v / 2.0**25)
+    big = want > 0.05
+    assert np.max(np.abs(got[big] / want[big] - 1)) < 1e-7
+    assert np.max(np.abs(got - want)) < 8 * 2.0**-27
+
+
+@pytest.mark.parametrize("form", [STD, EF, HIGH])
+def test_biquad_forms_follow_scipy(form):
+    """Each integer biquad equals scipy's float filter of the same quantised coefficients within its
+    truncation noise (a few LSB; EF and 32x64 much less at DC than STD)."""
+    row = signal.butter(2, 200.0, fs=FS, output="sos")[0]
+    q, s = quantize_section(row, "t", scale=0.25, kind="lp")
+    x = _q31(signals.music_like(0.2, FS, seed=3, peak_dbfs=-1.0))
+    y = np.array({STD: _biquad_std, EF: _biquad_ef, HIGH: _biquad_high}[form](x.tolist(), q, s))
+    unit = 2.0 ** (31 - s)
+    ref = signal.lfilter(np.array(q[:3]) / unit, [1.0, -q[3] / unit, -q[4] / unit], x.astype(np.float64))
+    err = y - ref
+    limit = {STD: 2000.0, EF: 40.0, HIGH: 2.0}[form]
+    assert np.max(np.abs(err)) < limit
+    assert abs(np.mean(err)) < (limit / 2 if form == STD else 1.0)
+
+
+# ------------------------------------------------------------------ bit-exactness
+@pytest.mark.parametrize("which", ["echo", "hp3"])
+def test_fixed_and_c_host_bit_exact(which, echo, hp3):
+    prof = echo if which == "echo" else hp3
+    for name, x in _test_signals(prof.sample_rate_hz).items():
+        xq = _q31(x)
+        want = render_fixed_q31(prof, xq)
+        assert np.array_equal(render_c_host_q31(prof, xq), want), name
+        if name == "music":
+            for chunk in (1, 37, 480):
+                assert np.array_equal(render_c_host_q31(prof, xq, chunk=chunk), want), chunk
+
+
+def test_32x64_variant_bit_exact(echo, tmp_path):
+    """The CMSIS 32x64 form (--precise 32x64) is modelled bit for bit too."""
+    plan = plan_mbdp(echo, precise=HIGH)
+    assert any(s.precision == HIGH for c in plan.chains() for s in c.sections)
+    x = _q31(signals.music_like(0.1, FS, seed=5, peak_dbfs=-1.0))
+    out = generate_mbdp(echo, "c99", tmp_path / "t32x64", precise=HIGH)
+    so = out / "lib.so"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", f"-I{out}",
+                    *map(str, out.glob("*.c")), "-o", str(so)], check=True)
+    import ctypes
+    lib = ctypes.CDLL(str(so))
+    inst = ctypes.create_string_buffer(1 << 16)
+    lib.tr_mbdp_init_q31(inst)
+    xs = np.ascontiguousarray(x, dtype=np.int32)
+    ys = np.zeros_like(xs)
+    p = ctypes.POINTER(ctypes.c_int32)
+    lib.tr_mbdp_process_q31(inst, xs.ctypes.data_as(p), ys.ctypes.data_as(p), ctypes.c_size_t(len(xs)))
+    assert np.array_equal(ys.astype(np.int64), render_fixed_q31(plan, x))
+
+
+def test_q15_wrappers(echo):
+    x16 = q31_to_q15(_q31(signals.music_like(0.1, FS, seed=6, peak_dbfs=0.0)))
+    want = q31_to_q15(render_fixed_q31(echo, q15_to_q31(x16)))
+    assert np.array_equal(render_fixed_q15(echo, x16), want)
+    assert np.array_equal(render_c_host_q15(echo, x16), want)
+
+
+def test_sanitizers_clean(echo, hp3):
+    """The c99 module under -fsanitize=address,undefined, on the saturating signals, odd chunks."""
+    for prof in (echo, hp3):
+        sig = _test_signals(prof.sample_rate_hz, 0.1)
+        x = np.concatenate([_q31(sig[k]) for k in ("square_fs", "noise_fs", "impulse_fs", "dc_neg_fs")])
+        assert np.array_equal(run_sanitized(prof, x, chunk=13), render_c_host_q31(prof, x))
+
+
+# ------------------------------------------------------------------ against the float reference
+def _snr_db(prof, x):
+    xq = _q31(x)
+    y = q31_to_float(render_c_host_q31(prof, xq))   # == render_fixed_q31, checked above
+    ref = render(prof, q31_to_float(xq))
+    return 10 * np.log10(np.sum(ref**2) / np.sum((y - ref) ** 2))
+
+
+def test_snr_dynamics_idle(echo):
+    """Below every threshold the fixed chain is the float chain to >= 100 dB."""
+    assert _snr_db(echo, signals.music_like(2.0, FS, seed=1, peak_dbfs=-40.0)) >= 100.0
+    assert _snr_db(echo, signals.multitone([50.0, 300.0, 1000.0, 5000.0], 1.0, FS, peak_dbfs=-40.0)) >= 100.0
+
+
+def test_snr_dynamics_working(echo):
+    """Music-like signals driving compressors and limiters: >= 70 dB against float."""
+    x = signals.music_like(3.0, FS, seed=2, peak_dbfs=0.0)
+    y = render(echo, x)
+    assert np.max(np.abs(y)) > 0.5 * 10 ** (-3 / 20)    # the limiters really work on this signal
+    assert _snr_db(echo, x) >= 70.0
+
+
+# ------------------------------------------------------------------ fixed-point guarantees
+def test_silence_exact_after_signal(echo):
+    """1 s of loud music then 10 s of digital silence: the last 9 s are exact zeros (no limit
+    cycles, no DC creep) -- or at worst below -130 dBFS."""
+    x = np.concatenate([signals.music_like(1.0, FS, seed=8, peak_dbfs=0.0), np.zeros(10 * FS)])
+    y = render_c_host_q31(echo, _q31(x))
+    tail = q31_to_float(y[2 * FS:])
+    assert np.max(np.abs(tail)) < 10 ** (-130 / 20)
+    assert np.count_nonzero(y[-FS:]) == 0
+    assert np.count_nonzero(render_c_host_q31(echo, np.zeros(FS, dtype=np.int64))) == 0
+
+
+@pytest.mark.parametrize("which", ["echo", "hp3"])
+def test_saturate_never_wrap_and_exact_ceiling(which, echo, hp3):
+    """Full-scale squares, impulses, DC and noise: no wrap (output stays close to float and never
+    flips sign against it where float is large) and |y| never exceeds the output limiter ceiling."""
+    prof = echo if which == "echo" else hp3
+    ceiling = 10 ** (prof.output_limiter.threshold_db / 20) * 2.0**31
+    for name, x in _test_signals(prof.sample_rate_hz).items():
+        xq = _q31(x)
+        y = render_c_host_q31(prof, xq)
+        assert np.max(np.abs(y)) <= ceiling, name
+        ref = render(prof, q31_to_float(xq))
+        yf = q31_to_float(y)
+        assert np.max(np.abs(yf - ref)) < 1e-3, name
+        loud = np.abs(ref) > 0.01
+        assert not np.any(np.sign(yf[loud]) != np.sign(ref[loud])), name
+
+
+def test_ceiling_holds_when_pushed(echo):
+    """Hot multitone, peaks aligned, output limiter at -3 dB: the ceiling is met exactly and reached."""
+    x = signals.multitone([70.0, 190.0, 1000.0, 3300.0, 9000.0], 0.5, FS, peak_dbfs=0.0)
+    y = render_c_host_q31(echo, _q31(x))
+    ceiling = 10 ** (echo.output_limiter.threshold_db / 20) * 2.0**31
+    assert np.max(np.abs(y)) <= ceiling
+    assert np.max(np.abs(y)) > 0.98 * ceiling
+
+
+# ------------------------------------------------------------------ bad profiles
+def test_crossover_above_nyquist_fails(echo, tmp_path):
+    bad = dataclasses.replace(echo, crossovers_hz=(70.0, 200.0, 30000.0))
+    with pytest.raises(InputError, match="crossover"):
+        generate_mbdp(bad, "c99", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unstable_after_quantisation_fails():
+    r, theta = 1 - 2.0**-33, 0.01   # poles this close to the unit circle round onto it in Q2.30
+    row = np.array([1e-9, 2e-9, 1e-9, 1.0, -2 * r * np.cos(theta), r * r])
+    with pytest.raises(InputError, match="unstable"):
+        quantize_section(row, "crossover 1 low-pass 1", kind="lp")
+
+
+def test_out_of_q_range_fails(echo, tmp_path):
+    band = dataclasses.replace(echo.bands[0], compressor=dataclasses.replace(echo.bands[0].compressor, makeup_db=30.0))
+    bad = dataclasses.replace(echo, bands=(band, *echo.bands[1:]))
+    with pytest.raises(InputError, match="make-up"):
+        generate_mbdp(bad, "c99", tmp_path / "out")
+    bad2 = dataclasses.replace(echo, output_limiter=dataclasses.replace(echo.output_limiter, threshold_db=1.0))
+    with pytest.raises(InputError, match="ceiling"):
+        plan_mbdp(bad2)
+    with pytest.raises(InputError, match="target"):
+        generate_mbdp(echo, "cortex-a53", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ generated module
+def test_header_api_and_hash(echo, tmp_path):
+    out = generate_mbdp(echo, "c99", tmp_path / "m")
+    h = (out / "tr_mbdp.h").read_text()
+    for token in ("tr_mbdp_instance_q31", "void tr_mbdp_init_q31(tr_mbdp_instance_q31 *S);",
+                  "void tr_mbdp_reset_q31(tr_mbdp_instance_q31 *S);",
+                  "void tr_mbdp_process_q31(tr_mbdp_instance_q31 *S, const int32_t *in, int32_t *out, size_t n);",
+                  "void tr_mbdp_process_q15(tr_mbdp_instance_q31 *S, const int16_t *in, int16_t *out, size_t n);",
+                  "#define TR_MBDP_SAMPLE_RATE_HZ 48000", f"#define TR_MBDP_LATENCY_SAMPLES {echo.latency_samples}",
+                  f'#define TR_MBDP_PROFILE_HASH "{echo.hash()}"', "Q-formats"):
+        assert token in h
+    assert "malloc" not in "".join(p.read_text() for p in out.glob("*.c"))
+    assert "float" not in (out / "tr_mbdp.c").read_text().replace("float reference", "")
+
+
+def test_host_gcc_warning_free_pedantic(echo, tmp_path):
+    out = generate_mbdp(echo, "c99", tmp_path / "m")
+    subprocess.run(["gcc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-c", f"-I{out}",
+                    *map(str, out.glob("*.c"))], cwd=tmp_path, check=True)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+@pytest.mark.parametrize("target", [t for t in TARGETS if t != "c99"])
+def test_arm_targets_warning_free(echo, target, tmp_path):
+    out = generate_mbdp(echo, target, tmp_path / "m")
+    cmake = (out / "tr_mbdp.cmake").read_text()
+    srcs = [s for s in cmake.split("set(TR_MBDP_SOURCES")[1].split(")")[0].split('"') if s.endswith(".c")]
+    incs = [s for s in cmake.split("set(TR_MBDP_INCLUDE_DIRS")[1].split(")")[0].split('"') if s.strip()]
+    for src in srcs:
+        extra = ["-DARM_MATH_AUTOVECTORIZE"] if src.endswith("arm_biquad_cascade_df1_q31.c") else []
+        subprocess.run(["arm-none-eabi-gcc", *TARGETS[target][1], "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror",
+                        "-DARM_MATH_LOOPUNROLL", *extra, *(f"-I{i}" for i in incs), "-c", src, "-o", str(tmp_path / "x.o")],
+                       check=True)
