@@ -1,0 +1,26 @@
+"""The generated MBDP on emulated Cortex-M cores: bit-exact with the host build (c-host), and the
+bench reports a plausible cost. Arm builds use CMSIS-DSP and, on the M55, Helium code paths."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bench.mbdp import bench_mbdp, mac_floor
+from designer.profile import load_profile
+
+pytestmark = [
+    pytest.mark.qemu,
+    pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                       reason="needs qemu-system-arm and arm-none-eabi-gcc"),
+]
+
+
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_board_bit_exact_with_c_host(board, tmp_path):
+    prof = load_profile("examples/echo4-reference.toml")
+    res = bench_mbdp(prof, [board], seconds=0.05, work_dir=tmp_path)
+    r = res["boards"][board]
+    assert r["bit_exact_with_c_host"]
+    assert r["instructions_per_sample"] > mac_floor(prof)      # cannot beat one instruction per MAC
+    assert 0 < r["flash_bytes"] < 64 * 1024 and 0 < r["ram_bytes"] < 64 * 1024
