@@ -76,11 +76,11 @@ def _blocks(x: np.ndarray, block: int) -> np.ndarray:
     return x.reshape(-1, block)
 
 
-def _ramp_apply(x: np.ndarray, start: np.ndarray, end: np.ndarray, block: int) -> np.ndarray:
-    """Multiply each block of x by a linear ramp from start[j] to end[j] (reaching end at the last sample)."""
-    frac = np.arange(1, block + 1) / block
-    gains = start[:, None] + (end - start)[:, None] * frac[None, :]
-    return (_blocks(x, block) * gains).reshape(-1)
+def _ramp_apply(x: np.ndarray, start: float, end: np.ndarray, block: int) -> np.ndarray:
+    """Multiply x by gains ramping linearly within each block j to end[j] at its last sample, from the
+    previous block's end (start before block 0). The ramps join up, so one interpolation does it."""
+    knots = np.arange(len(end) + 1) * block - 1.0
+    return x * np.interp(np.arange(len(x)), knots, np.concatenate([[start], end]))
 
 
 def compressor_gains(x: np.ndarray, block: int, block_ms: float, p: CompressorParams) -> tuple[np.ndarray, float]:
@@ -103,8 +103,7 @@ def compressor_gains(x: np.ndarray, block: int, block_ms: float, p: CompressorPa
 def compress(x: np.ndarray, block: int, block_ms: float, p: CompressorParams) -> np.ndarray:
     """Apply the compressor to x (length a multiple of block)."""
     end, g0 = compressor_gains(x, block, block_ms, p)
-    start = np.concatenate([[g0], end[:-1]])
-    return _ramp_apply(x, start, end, block)
+    return _ramp_apply(x, g0, end, block)
 
 
 def limiter_gains(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: float,
@@ -139,7 +138,6 @@ def limit(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: float, p: 
     delay = lookahead_blocks * block
     e = limiter_gains(x, block, lookahead_blocks, block_ms, p, sidechain, sidechain_threshold)
     # While block j arrives, block j-K-1 leaves with a ramp e_{j-2} -> e_{j-1}.
-    e_prev = np.concatenate([[1.0, 1.0], e])          # index j -> e_{j-2}
-    start, end = e_prev[:-2], e_prev[1:-1]
+    end = np.concatenate([[1.0], e[:-1]])            # block j ends at e_{j-1} (starts at e_{j-2})
     delayed = np.concatenate([np.zeros(delay), x[:-delay]]) if delay < len(x) else np.zeros_like(x)
-    return _ramp_apply(delayed, start, end, block)
+    return _ramp_apply(delayed, 1.0, end, block)

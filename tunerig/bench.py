@@ -11,11 +11,13 @@ BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.name.startswith("_"))
+    return sorted(p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("*.py") if not p.name.startswith("_"))
 
 
 def run(name: str, argv: list[str]) -> int:
     path = BENCH_DIR / f"{name}.py"
+    if not path.is_file():
+        path = BENCH_DIR / f"bench_{name}.py"
     if not path.is_file():
         raise InputError(f"no benchmark {name!r}; available: {', '.join(available())}")
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
