@@ -67,10 +67,15 @@ def default_vectors(profile, duration_s: float = 0.25, seed: int = 0) -> dict[st
     """The regression set as q15: the designer's stress signals plus speech-like and edge cases."""
     from designer import signals
 
+    if not duration_s > 0:
+        raise TunerigError(f"test vector duration must be positive, got {duration_s} s")
     fs = profile.sample_rate_hz
     sigs = dict(signals.stress_set(fs, profile.crossovers_hz, duration_s, seed))
     sigs["speech_like"] = signals.speech_like(2 * duration_s, fs, seed)
-    sigs["impulse_full_scale"] = signals.impulse(duration_s, fs, 0.0, at_s=0.01)
+    # The impulse vector is long enough for the impulse to come out again after the latency.
+    at_s = min(0.01, duration_s / 4)
+    impulse_s = max(duration_s, at_s + (profile.latency_samples + 64) / fs)
+    sigs["impulse_full_scale"] = signals.impulse(impulse_s, fs, 0.0, at_s=at_s)
     sigs["square_100hz_full_scale"] = signals.square(100.0, duration_s, fs)
     n = int(round(duration_s * fs))
     vec = {k: float_to_q15(v).astype(np.int16) for k, v in sigs.items()}
