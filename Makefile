@@ -38,8 +38,11 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+BENCHES ?= design mbdp hil nn percepnet
+
 bench: setup
-	$(BIN)/tunerig bench all --json $(OUT)/bench.json
+	@mkdir -p $(OUT)
+	@for b in $(BENCHES); do echo "== tunerig bench $$b"; $(BIN)/tunerig bench $$b --json $(OUT)/bench_$$b.json || exit 1; done
 
 clean:
 	rm -rf build $(OUT)

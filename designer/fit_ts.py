@@ -1,7 +1,8 @@
 """Thiele-Small parameters from measured impedance (free air), with the added-mass method.
 
-Model (free-air driver, Le as a plain inductance):
-    Z(f) = Re + j w Le + Res / (1 + j Qms (f/fs - fs/f)),   Res = Re Qms / Qes
+Model (free-air driver; the voice coil's lossy inductance as Le in series with L2 || R2, the usual
+"LR2" model of measurement tools, so eddy-current losses are not mistaken for DC resistance):
+    Z(f) = Re + j w Le + j w L2 R2 / (R2 + j w L2) + Res / (1 + j Qms (f/fs - fs/f)),   Res = Re Qms / Qes
 Initial values come from the classic graphical method (Re from the low-frequency asymptote, fs at
 the impedance peak, Qms and Qes from the sqrt(r0) points); a least-squares fit on log|Z| (and phase,
 when the file has it) then refines all five. Each added-mass sweep (known mass m glued to the cone)
@@ -21,10 +22,12 @@ from designer.formats import Curve, read_curve
 from designer.speaker import C_M_S, RHO_KG_M3
 
 
-def impedance_model(f_hz, re, le, fs, qms, qes) -> np.ndarray:
+def impedance_model(f_hz, re, le, fs, qms, qes, l2=0.0, r2=0.0) -> np.ndarray:
     f = np.asarray(f_hz, dtype=np.float64)
+    jw = 2j * np.pi * f
     res = re * qms / qes
-    return re + 2j * np.pi * f * le + res / (1 + 1j * qms * (f / fs - fs / f))
+    lossy = jw * l2 * r2 / (r2 + jw * l2) if l2 > 0 and r2 > 0 else 0.0
+    return re + jw * le + lossy + res / (1 + 1j * qms * (f / fs - fs / f))
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class ImpedanceFit:
     qms: float
     qes: float
     rms_error_db: float
+    l2: float = 0.0
+    r2: float = 0.0
 
     @property
     def qts(self) -> float:
@@ -77,19 +82,25 @@ def fit_impedance(c: Curve) -> ImpedanceFit:
     zc = c.complex()[sel] if c.phase_deg is not None else None
     zm = c.values[sel]
 
+    def unpack(p):
+        re, fs, qms, qes, le, l2, r2 = np.exp(p)
+        return re, le, fs, qms, qes, l2, r2
+
     def residual(p):
-        re, le, fs, qms, qes = np.exp(p[:1]), p[1] * 1e-3, *np.exp(p[2:])
-        model = impedance_model(f[sel], float(re[0]), le, fs, qms, qes)
+        model = impedance_model(f[sel], *unpack(p))
         r = [20 * np.log10(np.abs(model) / zm)]
         if zc is not None:
             r.append(np.angle(model / zc) * (20 / np.log(10)))   # radians scaled like dB (1 Np ~ 8.7 dB)
         return np.concatenate(r)
 
-    p0 = np.array([math.log(re0), 0.05, math.log(fs0), math.log(qms0), math.log(qes0)])
-    sol = optimize.least_squares(residual, p0, method="lm", x_scale="jac")
-    re, le, fs, qms, qes = math.exp(sol.x[0]), sol.x[1] * 1e-3, *map(math.exp, sol.x[2:])
+    # Inductances start from the rise of |Z| at the top of the sweep.
+    top = f[sel][-1]
+    l_guess = max(np.sqrt(max(zm[-1] ** 2 - re0**2, 1e-6)) / (2 * np.pi * top), 1e-6)
+    p0 = np.log([re0, fs0, qms0, qes0, 0.3 * l_guess, l_guess, max(re0, 1.0)])
+    sol = optimize.least_squares(residual, p0, method="trf", x_scale="jac", max_nfev=4000)
+    re, le, fs, qms, qes, l2, r2 = unpack(sol.x)
     rms = float(np.sqrt(np.mean(residual(sol.x) ** 2)))
-    return ImpedanceFit(re, max(le, 0.0), fs, qms, qes, rms)
+    return ImpedanceFit(float(re), float(le), float(fs), float(qms), float(qes), rms, float(l2), float(r2))
 
 
 def added_mass(fs_free_hz: float, sweeps: list[tuple[float, float]]) -> tuple[float, float]:
@@ -148,7 +159,7 @@ def plot_fit(ts: TSFit, z0_path, out_png) -> None:
     import matplotlib.pyplot as plt
 
     c = read_curve(z0_path, "impedance")
-    model = impedance_model(c.freqs_hz, ts.free.re, ts.free.le, ts.free.fs, ts.free.qms, ts.free.qes)
+    model = impedance_model(c.freqs_hz, ts.free.re, ts.free.le, ts.free.fs, ts.free.qms, ts.free.qes, ts.free.l2, ts.free.r2)
     fig, ax = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     ax[0].semilogx(c.freqs_hz, c.values, label="measured")
     ax[0].semilogx(c.freqs_hz, np.abs(model), "--", label=f"fit: Re {ts.free.re:.2f} ohm, fs {ts.free.fs:.1f} Hz, "

@@ -70,3 +70,23 @@ def test_fit_ts_magnitude_only_file(tmp_path):
     write_curve(tmp_path / "z.zma", f, np.abs(physics.impedance(spk, f)))
     ts = fit_ts(tmp_path / "z.zma")
     assert ts.free.fs == pytest.approx(82.0, rel=0.02) and ts.free.qts == pytest.approx(spk.driver.qts, rel=0.02)
+
+
+def test_fit_ts_on_realistic_sweep_with_lossy_inductance_and_noise(tmp_path):
+    """No real .zma is available offline, so this is the closest stand-in: the FR88EX's published
+    motional parameters with its published two-part voice-coil model (L1 0.042 mH in series with
+    L2 0.299 mH || R2 2.53 ohm, Erin's Audio Corner) and 0.5 dB / 2 degree measurement noise. A plain
+    Le cannot fit that inductance; the resonance parameters must still come out sensible."""
+    f = np.geomspace(10, 20000, 600)
+    w = 2 * np.pi * f
+    re, fs, qms, qes = 6.43, 107.2, 2.714, 0.737
+    z_vc = re + 1j * w * 0.042e-3 + (1j * w * 0.299e-3 * 2.53) / (2.53 + 1j * w * 0.299e-3)
+    z = z_vc + (re * qms / qes) / (1 + 1j * qms * (f / fs - fs / f))
+    rng = np.random.default_rng(3)
+    mag = np.abs(z) * 10 ** (rng.normal(0, 0.5, f.size) / 20)
+    ph = np.degrees(np.angle(z)) + rng.normal(0, 2.0, f.size)
+    write_curve(tmp_path / "fr88ex.zma", f, mag, ph, header="Freq(Hz) Impedance(ohm) Phase(deg)")
+    ts = fit_ts(tmp_path / "fr88ex.zma")
+    assert ts.free.fs == pytest.approx(fs, rel=0.02)
+    assert ts.free.re == pytest.approx(re, rel=0.05)
+    assert ts.free.qts == pytest.approx(qms * qes / (qms + qes), rel=0.08)

@@ -75,15 +75,16 @@ def run_demo(out_dir, board: str = DEFAULT_BOARD, speakers=DEMO_SPEAKERS) -> dic
         run_board_demo = None
     if run_board_demo is not None:
         first = Path(speakers[0]).stem
-        summary["board"] = run_board_demo(out / first / "profile.toml", board, out / "hil")
+        summary["board"] = run_board_demo(out / first / "profile.toml", board, out / "hil",
+                                          speaker=load_speaker(EXAMPLES / speakers[0]))
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"report: {out / 'summary.json'}")
     return summary
 
 
 def _cli(args) -> int:
-    run_demo(args.out, args.board)
-    return 0
+    summary = run_demo(args.out, args.board)
+    return 0 if summary.get("board", {}).get("passed", True) else 1
 
 
 def register(sub) -> None:
