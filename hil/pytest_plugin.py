@@ -28,7 +28,7 @@ class BoardHandle:
     session: object           # hil.session.BoardSession
     qemu: object | None       # hil.qemu.QemuBoard when emulated here
     elf: object | None
-    standin: bool             # True when the firmware carries the stand-in DSP, not a real profile
+    profile: object | None    # the loaded --board-profile; None: the stand-in DSP (or unknown, attached)
 
 
 @pytest.fixture(scope="session")
@@ -42,13 +42,16 @@ def board(request, tmp_path_factory):
     url = request.config.getoption("--board-url")
     profile = request.config.getoption("--board-profile")
     b = load_board(name)
-    qemu = elf = None
+    qemu = elf = loaded = None
+    if profile:
+        from designer.profile import load_profile
+        loaded = load_profile(profile)
     if url is None:
         if not b.emulated:
             pytest.skip(f"board '{name}' is real hardware: pass --board-url /dev/ttyACM0 (after `tunerig flash`)")
         out = tmp_path_factory.mktemp(f"fw-{name}")
         if profile:
-            fw = build(name, profile, out)
+            fw = build(name, loaded, out)
         else:
             fw = build_firmware(b, write_standin_mbdp(out / "standin"), out)
         elf = fw.elf
@@ -56,7 +59,7 @@ def board(request, tmp_path_factory):
         url = qemu.url
     session = BoardSession(url)
     try:
-        yield BoardHandle(b, url, session, qemu, elf, standin=(profile is None and qemu is not None))
+        yield BoardHandle(b, url, session, qemu, elf, profile=loaded)
     finally:
         session.close()
         if qemu is not None:
