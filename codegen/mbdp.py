@@ -102,6 +102,8 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         crossovers=" / ".join(f"{f:g}" for f in profile.crossovers_hz), block=plan.block,
         latency=profile.latency_samples, chunk=min(plan.block, 64), groups=groups, limiters=limiters,
         filter_steps=_filter_steps(plan, groups), log2_poly=LOG2_POLY, exp2_poly=EXP2_POLY,
+        sum_fits=sum(lim.threshold for lim in plan.band_limiters) <= Q31_MAX,
+        out_fits=(plan.out_limiter.threshold << plan.headroom) <= Q31_MAX,
     )
     env = _env()
     files = {"tr_mbdp.h": "tr_mbdp.h.j2", "tr_mbdp.c": "tr_mbdp.c.j2", "tr_mbdp_coeffs.h": "tr_mbdp_coeffs.h.j2",

@@ -545,8 +545,11 @@ def compress_fixed(x: np.ndarray, plan: MbdpPlan, c: CompressorQ) -> np.ndarray:
     g = np.array(gains, dtype=np.int64)
     end = np.concatenate([[c.g_idle], g[:-1]])
     start = np.concatenate([[c.g_idle], end[:-1]])
-    y = (xb * _ramps(start, end, block) + (1 << (GAIN_FRAC - 1))) >> GAIN_FRAC    # rounded: no DC bias
-    return np.clip(y, Q31_MIN, Q31_MAX).reshape(-1)
+    # Rounded (no DC bias). Saturation as the C does it in one SSAT: clip the high word of the 64-bit
+    # product to 27 bits and keep the 5 bits below it, so an overload lands within 31 LSB of full scale.
+    p = xb * _ramps(start, end, block) + (1 << (GAIN_FRAC - 1))
+    hi = np.clip(p >> 32, -(1 << 26), (1 << 26) - 1)
+    return ((hi << 5) | ((p & 0xFFFFFFFF) >> GAIN_FRAC)).reshape(-1)
 
 
 def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ) -> np.ndarray:
