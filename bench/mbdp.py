@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from codegen.fixedpoint import float_to_q31
 from codegen.mbdp import CMSIS_DEFINES, TARGETS, generate_mbdp, render_c_host_q31
-from codegen.mbdp_fixed import plan_mbdp
+from codegen.mbdp_fixed import EF, HIGH, plan_mbdp
 from designer.errors import TunerigError
 from designer.profile import Profile, load_profile
 from designer.signals import music_like
@@ -64,13 +64,15 @@ def _run(cmd, **kw) -> subprocess.CompletedProcess:
     return proc
 
 
-def build_bench(profile: Profile, board: str, x_q31: np.ndarray, work: Path) -> tuple[Path, list[Path]]:
-    """Generate + compile + link the bench ELF for one board. Returns (elf, module object files)."""
+def build_bench(profile: Profile, board: str, x_q31: np.ndarray, work: Path, *, precise: str = EF,
+                helium: bool = True) -> tuple[Path, list[Path]]:
+    """Generate + compile + link the bench ELF for one board. Returns (elf, module object files).
+    helium=False compiles CMSIS-DSP without its Helium code (ARM_MATH_AUTOVECTORIZE), to measure it."""
     b = _board(board)
     core = b["core"]
     if core not in TARGETS:
         raise TunerigError(f"board {board}: core {core} is not a codegen target")
-    gen = generate_mbdp(profile, core, work / "gen")
+    gen = generate_mbdp(profile, core, work / "gen", precise=precise)
     _signal_header(x_q31, work / "bench_signal.h")
     cmake = (gen / "tr_mbdp.cmake").read_text()
     sources = re.findall(r'"([^"]+\.c)"', cmake.split("set(TR_MBDP_SOURCES")[1].split(")")[0])
@@ -82,7 +84,8 @@ def build_bench(profile: Profile, board: str, x_q31: np.ndarray, work: Path) -> 
     for src in [*sources, FW / "startup.c", FW / "bench_io.c", FW / "bench_main.c"]:
         src = Path(src)
         obj = work / (src.stem + ".o")
-        extra = ["-DARM_MATH_AUTOVECTORIZE"] if src.name == "arm_biquad_cascade_df1_q31.c" else []
+        scalar = src.name == "arm_biquad_cascade_df1_q31.c" or (not helium and str(src) in sources)
+        extra = ["-DARM_MATH_AUTOVECTORIZE"] if scalar else []
         _run([*base, *extra, "-c", str(src), "-o", str(obj)])
         objs.append(obj)
         if str(src) in sources:
@@ -128,38 +131,81 @@ def module_size(objs: list[Path], elf: Path) -> tuple[int, int]:
     return text + data, data + bss + inst
 
 
-def bench_mbdp(profile: Profile, boards=DEFAULT_BOARDS, *, seconds: float = 0.5, work_dir=None) -> dict:
+# Extra runs that show what the biquad choice and Helium change: (board, label, precise, helium).
+VARIANTS = (
+    ("mps2-an386", "CMSIS 32x64 biquads", HIGH, True),
+    ("mps3-an547", "CMSIS 32x64 biquads, Helium", HIGH, True),
+    ("mps3-an547", "CMSIS 32x64 biquads, Helium off", HIGH, False),
+)
+
+
+def _run_one(profile, board, x_q31, reference, work, precise=EF, helium=True) -> dict:
+    b = _board(board)
+    work.mkdir(parents=True, exist_ok=True)
+    elf, objs = build_bench(profile, board, x_q31, work, precise=precise, helium=helium)
+    n, ticks, y = parse_output(run_qemu(board, elf))
+    ns_per_tick = 1e9 / b["clock_hz"]
+    flash, ram = module_size(objs, elf)
+    return {
+        "core": b["core"], "instructions_per_sample": round(ticks * ns_per_tick / n, 1),
+        "systick_ticks": ticks, "instructions_per_tick": ns_per_tick,
+        "flash_bytes": flash, "ram_bytes": ram,
+        "bit_exact_with_c_host": bool(len(y) == len(reference) and np.array_equal(y, reference)),
+    }
+
+
+def bench_mbdp(profile: Profile, boards=DEFAULT_BOARDS, *, seconds: float = 0.5, work_dir=None,
+               variants=()) -> dict:
+    """Bench the default build on every board, plus the (board, label, precise, helium) variants."""
     x = music_like(seconds, profile.sample_rate_hz, seed=3, peak_dbfs=-1.0)
     x_q31 = float_to_q31(x).astype(np.int64)
-    reference = render_c_host_q31(profile, x_q31)
+    refs = {EF: render_c_host_q31(profile, x_q31)}
     work_root = Path(work_dir) if work_dir else REPO / "build" / "bench-mbdp"
     results = {"profile": profile.name, "profile_hash": profile.hash(), "sample_rate_hz": profile.sample_rate_hz,
                "n_bands": profile.n_bands, "samples": len(x_q31), "signal": f"music_like({seconds} s, seed 3, -1 dBFS peak)",
-               "mac_floor_per_sample": mac_floor(profile), "boards": {}}
-    for board in tqdm(list(boards), desc="bench mbdp", unit="board"):
-        b = _board(board)
-        work = work_root / board
-        work.mkdir(parents=True, exist_ok=True)
-        elf, objs = build_bench(profile, board, x_q31, work)
-        n, ticks, y = parse_output(run_qemu(board, elf))
-        ns_per_tick = 1e9 / b["clock_hz"]
-        flash, ram = module_size(objs, elf)
-        results["boards"][board] = {
-            "core": b["core"], "instructions_per_sample": round(ticks * ns_per_tick / n, 1),
-            "systick_ticks": ticks, "instructions_per_tick": ns_per_tick,
-            "flash_bytes": flash, "ram_bytes": ram,
-            "bit_exact_with_c_host": bool(len(y) == len(reference) and np.array_equal(y, reference)),
-        }
+               "mac_floor_per_sample": mac_floor(profile), "boards": {}, "variants": []}
+    jobs = [(board, None, EF, True) for board in boards] + list(variants)
+    for board, label, precise, helium in tqdm(jobs, desc="bench mbdp", unit="build"):
+        if precise not in refs:
+            refs[precise] = render_c_host_q31(profile, x_q31, precise=precise)
+        tag = board if label is None else f"{board}-{precise}-{'mve' if helium else 'scalar'}"
+        r = _run_one(profile, board, x_q31, refs[precise], work_root / tag, precise, helium)
+        if label is None:
+            results["boards"][board] = r
+        else:
+            results["variants"].append({"board": board, "variant": label, **r})
     return results
 
 
 def table(results: dict) -> str:
-    rows = ["| board | core | instructions/sample | MAC floor | flash (B) | RAM (B) | bit-exact with c-host |",
-            "|---|---|---:|---:|---:|---:|---|"]
-    for board, r in results["boards"].items():
-        rows.append(f"| {board} | {r['core']} | {r['instructions_per_sample']} | {results['mac_floor_per_sample']} "
+    rows = ["| board | core | build | instructions/sample | MAC floor | flash (B) | RAM (B) | bit-exact with c-host |",
+            "|---|---|---|---:|---:|---:|---:|---|"]
+    runs = [(b, "default", r) for b, r in results["boards"].items()]
+    runs += [(v["board"], v["variant"], v) for v in results.get("variants", [])]
+    for board, label, r in runs:
+        rows.append(f"| {board} | {r['core']} | {label} | {r['instructions_per_sample']} | {results['mac_floor_per_sample']} "
                     f"| {r['flash_bytes']} | {r['ram_bytes']} | {'yes' if r['bit_exact_with_c_host'] else 'NO'} |")
     return "\n".join(rows)
+
+
+def plot(results: dict, path) -> None:
+    """Bar chart of instructions per sample per core and build, with the MAC floor."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    runs = [(f"{r['core']}\n{b}", r) for b, r in results["boards"].items()]
+    runs += [(f"{v['core']}\n{v['variant']}", v) for v in results.get("variants", [])]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(runs)), 4))
+    ax.bar(range(len(runs)), [r["instructions_per_sample"] for _, r in runs], color="tab:blue")
+    ax.axhline(results["mac_floor_per_sample"], color="k", ls="--", label="MAC floor")
+    ax.axhline(250, color="tab:red", ls=":", label="M4 target (250)")
+    ax.set_xticks(range(len(runs)), [n for n, _ in runs], fontsize=7)
+    ax.set_ylabel("instructions per sample (QEMU -icount)")
+    ax.set_title(f"MBDP '{results['profile']}', {results['n_bands']} bands, {results['sample_rate_hz']} Hz")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main(argv=None) -> int:
@@ -168,9 +214,12 @@ def main(argv=None) -> int:
     ap.add_argument("--boards", nargs="+", default=list(DEFAULT_BOARDS))
     ap.add_argument("--seconds", type=float, default=0.5, help="length of the test signal")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--png", help="bar chart of the results")
+    ap.add_argument("--no-variants", action="store_true", help="skip the CMSIS 32x64 / Helium comparison builds")
     args = ap.parse_args(argv)
     try:
-        results = bench_mbdp(load_profile(args.profile), args.boards, seconds=args.seconds)
+        variants = () if args.no_variants else tuple(v for v in VARIANTS if v[0] in args.boards)
+        results = bench_mbdp(load_profile(args.profile), args.boards, seconds=args.seconds, variants=variants)
     except TunerigError as exc:
         print(f"bench mbdp: error: {exc}", file=sys.stderr)
         return 2
@@ -178,7 +227,11 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    if args.png:
+        Path(args.png).parent.mkdir(parents=True, exist_ok=True)
+        plot(results, args.png)
     bad = [b for b, r in results["boards"].items() if not r["bit_exact_with_c_host"]]
+    bad += [f"{v['board']} ({v['variant']})" for v in results["variants"] if not v["bit_exact_with_c_host"]]
     if bad:
         print(f"NOT bit-exact with c-host: {', '.join(bad)}", file=sys.stderr)
         return 1

@@ -144,12 +144,13 @@ size_t tr_host_instance_size(void) { return sizeof(tr_mbdp_instance_q31); }
 """
 
 
-def build_host(profile: Profile, build_dir=None, *, sanitize: bool = False, target: str = "c99") -> Path:
+def build_host(profile: Profile, build_dir=None, *, sanitize: bool = False, target: str = "c99",
+               precise: str = EF) -> Path:
     """Generate the module for `target` (c99 by default) and compile it with the host gcc into a
     shared library (cached by profile hash). With sanitize=True builds an ASan/UBSan executable
     `tr_mbdp_run` instead (stdin: int32 samples, argv[1]: chunk size; stdout: int32 samples)."""
     code = [*sorted(TEMPLATES.iterdir()), Path(__file__), Path(__file__).with_name("mbdp_fixed.py")]
-    key = hashlib.sha256(f"{profile.hash()}:{target}:{sanitize}".encode()
+    key = hashlib.sha256(f"{profile.hash()}:{target}:{sanitize}:{precise}".encode()
                          + b"".join(p.read_bytes() for p in code)).hexdigest()[:16]
     base = Path(build_dir) if build_dir else Path(__file__).resolve().parent.parent / "build" / "host"
     d = base / f"mbdp-{key}"
@@ -160,7 +161,7 @@ def build_host(profile: Profile, build_dir=None, *, sanitize: bool = False, targ
     # half-written library.
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".mbdp-{key}.", dir=base))
-    src = generate_mbdp(profile, target, tmp / "src")
+    src = generate_mbdp(profile, target, tmp / "src", precise=precise)
     srcs = [str(s) for s in sorted(src.glob("*.c"))]
     flags = [*WARN_FLAGS, "-O2", f"-I{src}"]
     if sanitize:
@@ -213,10 +214,11 @@ def _check_q31(x) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
-def render_c_host_q31(profile: Profile, x_q31, *, chunk: int | None = None, build_dir=None) -> np.ndarray:
+def render_c_host_q31(profile: Profile, x_q31, *, chunk: int | None = None, build_dir=None,
+                      precise: str = EF) -> np.ndarray:
     """Run the generated C (host gcc, ctypes) over Q31 samples. chunk: samples per process call
-    (default: everything in one call); the result must not depend on it."""
-    lib = ctypes.CDLL(str(build_host(profile, build_dir)))
+    (default: everything in one call); the result must not depend on it. precise: as generate_mbdp."""
+    lib = ctypes.CDLL(str(build_host(profile, build_dir, precise=precise)))
     lib.tr_host_instance_size.restype = ctypes.c_size_t
     inst = ctypes.create_string_buffer(lib.tr_host_instance_size() + 16)
     lib.tr_mbdp_init_q31(inst)

@@ -47,8 +47,8 @@ def _fit_poly(func, degree: int, frac: int) -> tuple[int, ...]:
     return tuple(int(v) for v in float_to_q(c, frac))
 
 
-LOG2_POLY = _fit_poly(lambda t: np.log2(1.0 + t), 8, POLY_FRAC)     # log2(1+f), f in [0,1)
-EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 7, POLY_FRAC)           # 2^f, f in [0,1)
+LOG2_POLY = _fit_poly(lambda t: np.log2(1.0 + t), 7, POLY_FRAC)     # log2(1+f), f in [0,1): |err| < 4e-7
+EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 5, POLY_FRAC)           # 2^f, f in [0,1): rel err < 2e-7
 
 
 def log2_q24(v: int) -> int:
