@@ -6,7 +6,9 @@ report: total, and head = activation tensors); flash and static RAM of the bare-
 arm-none-eabi-size; instructions per invocation and per MAC under QEMU -icount shift=0 on the
 Cortex-M4 (mps2-an386) and Cortex-M55/Helium (mps3-an547) boards.
 
-    python bench/bench_nn.py [--model X.tflite ...] [--frames 100] [--json out/bench_nn.json]
+    python bench/bench_nn.py [--model X.tflite|NAME ...] [--frames 100] [--json out/bench_nn.json]
+
+--model takes a .tflite file or the name of a built-in network (percepnet_size_pc, gru_pc, ...).
 
 Without --model it benchmarks the test networks plus a PercepNet-sized GRU (built with TF, cached
 under build/test_nn_models).
@@ -74,18 +76,25 @@ def bench_model(path: Path, frames: int, work: Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, action="append")
+    ap.add_argument("--model", action="append", help=".tflite file, or a built-in network name: "
+                    + ", ".join(BENCH_SPECS) + " or a test network (codegen/nn/models.py)")
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_nn")
     args = ap.parse_args(argv)
     from tqdm import tqdm
+    from codegen.nn import models
+    models.MODEL_SPECS.update(BENCH_SPECS)
+    cache = REPO / "build" / "test_nn_models"
     if args.model:
-        paths = args.model
+        paths = []
+        for m in args.model:
+            if Path(m).is_file() or m not in models.MODEL_SPECS:
+                paths.append(Path(m))      # a missing file is reported by the reader, with its name
+            else:
+                paths.append(models.cached_model(m, cache))
     else:
-        from codegen.nn import models
-        models.MODEL_SPECS.update(BENCH_SPECS)
-        paths = [models.cached_model(n, REPO / "build" / "test_nn_models") for n in models.MODEL_SPECS]
+        paths = [models.cached_model(n, cache) for n in models.MODEL_SPECS]
     rows = [bench_model(p, args.frames, args.work / p.stem) for p in tqdm(paths, desc="bench nn")]
     hdr = (f"{'model':34s} {'MACs':>7s} {'weights':>8s} {'arena':>6s} {'TFLM arena':>10s} "
            + " ".join(f"{b + ' instr/MAC':>22s} {'flash':>7s} {'RAM':>6s}" for b in BOARDS))

@@ -1,5 +1,9 @@
 /*
- * s8 element-wise multiply with the TFLite MUL int8 arithmetic.
+ * s8 element-wise multiply with the TFLite MUL int8 arithmetic:
+ * out = clamp(requantize((in1 + off1) * (in2 + off2)) + out_offset).
+ * Helium: 4 lanes per step, exact for every parameter set. DSP: the product is below 2^17 in
+ * magnitude, so the fast scalar form applies for out_shift in [-29, 0], and for a left shift up
+ * to 11 (requantising product << shift with shift 0).
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
@@ -16,11 +20,38 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
                                            const int32_t out_activation_max,
                                            const int32_t block_size)
 {
+#if defined(TR_NN_MVE)
+    const int32x4_t ns = vdupq_n_s32(out_shift < 0 ? out_shift : 0);
+    const int32_t left = out_shift > 0 ? out_shift : 0;
+    for (int32_t i = 0; i < block_size; i += 4)
+    {
+        const mve_pred16_t p = vctp32q((uint32_t)(block_size - i));
+        const int32x4_t a = vaddq_n_s32(vldrbq_z_s32(input_1_vect + i, p), input_1_offset);
+        const int32x4_t b = vaddq_n_s32(vldrbq_z_s32(input_2_vect + i, p), input_2_offset);
+        int32x4_t s = tr_nn_requantize_x4(vmulq_s32(a, b), out_mult, left, ns);
+        s = vminq_s32(vmaxq_s32(vaddq_n_s32(s, out_offset), vdupq_n_s32(out_activation_min)),
+                      vdupq_n_s32(out_activation_max));
+        vstrbq_p_s32(output + i, s, p);
+    }
+#else
+    const int32_t left = out_shift > 0 ? out_shift : 0;
+    if (left <= 11 && out_shift >= -29)
+    {
+        const tr_nn_rq_t rq = tr_nn_rq_init(out_mult, out_shift - left);
+        for (int32_t i = 0; i < block_size; i++)
+        {
+            const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);
+            output[i] = tr_nn_sat(tr_nn_rq_small(rq, prod * (1 << left)) + out_offset, out_activation_min,
+                                  out_activation_max);
+        }
+        return ARM_CMSIS_NN_SUCCESS;
+    }
     for (int32_t i = 0; i < block_size; i++)
     {
         const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);
-        const int32_t out = arm_nn_requantize(prod, out_mult, out_shift) + out_offset;
-        output[i] = (int8_t)arm_nn_clamp(out, out_activation_min, out_activation_max);
+        output[i] = tr_nn_sat(arm_nn_requantize(prod, out_mult, out_shift) + out_offset, out_activation_min,
+                              out_activation_max);
     }
+#endif
     return ARM_CMSIS_NN_SUCCESS;
 }

@@ -45,6 +45,208 @@ static inline uint32_t sxtb16_ror8(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
+
+/* Columns the DSP path widens into its stack buffer at once (2 bytes each); wider layers are
+ * processed in slices of this many columns. A multiple of 8. */
+#define TR_NN_DSP_COLS 512
+/* Ends the widened input: a lane value (-32768) that x + offset in [-255, 255] never takes, and a
+ * Thumb-2 modified immediate, so the inner loop stops on CMP with no end pointer register. */
+#define TR_NN_DSP_SENTINEL 0x80008000u
+
+/*
+ * Widen lhs[0..n) + offset to int16 in SMLAD lane order: per 4 columns, word 2k = (x0, x2) and word
+ * 2k+1 = (x1, x3), the same pairing SXTB16 / SXTB16 ROR #8 give for 4 weight bytes. Columns from n
+ * up to the next multiple of 8 are 0 (so reading weights past a row's end there adds nothing); the
+ * sentinel follows.
+ */
+static void widen_input(const int8_t *lhs, int32_t n, int32_t offset, uint32_t *x16)
+{
+    const uint32_t off2 = ((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16);
+    int32_t c = 0;
+    for (; c + 4 <= n; c += 4)
+    {
+        const uint32_t v = (uint32_t)read_s8x4(lhs + c);
+        *x16++ = __sadd16(__sxtb16(v), off2);
+        *x16++ = __sadd16(sxtb16_ror8(v), off2);
+    }
+    for (; c < ((n + 7) & ~7); c += 4)
+    {
+        int32_t x[4];
+        for (int32_t k = 0; k < 4; k++)
+        {
+            x[k] = c + k < n ? lhs[c + k] + offset : 0;
+        }
+        *x16++ = ((uint32_t)x[0] & 0xFFFFu) | ((uint32_t)x[2] << 16);
+        *x16++ = ((uint32_t)x[1] & 0xFFFFu) | ((uint32_t)x[3] << 16);
+    }
+    *x16 = TR_NN_DSP_SENTINEL;
+}
+
+/*
+ * acc[i] += sum over 8-column groups of widened input x16 times the int8 weights of row i, for the
+ * 4 rows p0, p0 + stride, p2, p2 + stride, until the sentinel; at least one group must precede it.
+ * Per 8 columns and 4 rows (32 MACs): 2 LDRD (input, shared by the rows), 8 LDR (weights),
+ * 16 SXTB16, 16 SMLAD, CMP + BNE: 1.375 instructions per MAC. Written in assembly because gcc 12
+ * spills the 12 live registers of this loop to the stack.
+ */
+static inline __attribute__((always_inline)) void mac_4rows(const uint32_t *x16, const int8_t *p0, const int8_t *p2,
+                                                            int32_t stride, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t xe, xo, w, t;
+#define TR_NN_MAC_HALF                                                                                             \
+    "ldr    %[w], [%[p0], %[s]]\n\t"                                                                             \
+    "sxtb16 %[t], %[w]\n\t"                                                                                      \
+    "smlad  %[a1], %[t], %[xe], %[a1]\n\t"                                                                       \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                                              \
+    "smlad  %[a1], %[w], %[xo], %[a1]\n\t"                                                                       \
+    "ldr    %[w], [%[p2], %[s]]\n\t"                                                                             \
+    "sxtb16 %[t], %[w]\n\t"                                                                                      \
+    "smlad  %[a3], %[t], %[xe], %[a3]\n\t"                                                                       \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                                              \
+    "smlad  %[a3], %[w], %[xo], %[a3]\n\t"                                                                       \
+    "ldr    %[w], [%[p0]], #4\n\t"                                                                               \
+    "sxtb16 %[t], %[w]\n\t"                                                                                      \
+    "smlad  %[a0], %[t], %[xe], %[a0]\n\t"                                                                       \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                                              \
+    "smlad  %[a0], %[w], %[xo], %[a0]\n\t"                                                                       \
+    "ldr    %[w], [%[p2]], #4\n\t"                                                                               \
+    "sxtb16 %[t], %[w]\n\t"                                                                                      \
+    "smlad  %[a2], %[t], %[xe], %[a2]\n\t"                                                                       \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                                              \
+    "smlad  %[a2], %[w], %[xo], %[a2]\n\t"                                                                       \
+    "ldrd   %[xe], %[xo], [%[x]], #8\n\t"
+    __asm__ volatile("ldrd   %[xe], %[xo], [%[x]], #8\n"
+                     "1:\n\t" TR_NN_MAC_HALF TR_NN_MAC_HALF
+                     "cmp    %[xe], #0x80008000\n\t"
+                     "bne    1b\n"
+                     : [x] "+r"(x16), [p0] "+r"(p0), [p2] "+r"(p2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), [t] "=&r"(t)
+                     : [s] "r"(stride)
+                     : "cc", "memory");
+#undef TR_NN_MAC_HALF
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* Rows whose int32 sums the DSP path keeps on the stack before requantising them together. */
+#define TR_NN_DSP_ROWS 64
+
+/*
+ * sums[r] += sum over columns [0, n) of x16 times rhs[r][.] for rows [0, rows), rhs rows rhs_cols
+ * apart (the widened input x16 holds the same n columns). Blocks of 4 rows share each input load. A
+ * block whose zero-padded 8-column groups could read past the end of the weights (the block with
+ * the matrix's last row, when at_end) stops at its last whole group and finishes in C. A last block
+ * of 1 to 3 rows repeats rows; the repeated sums are dropped.
+ */
+static void dsp_accumulate(uint32_t *x16, const int8_t *lhs, int32_t lhs_offset, const int8_t *rhs,
+                           int32_t rhs_cols, int32_t rows, int32_t n, int32_t at_end, int32_t *sums)
+{
+    const int32_t whole = n >> 3; /* complete 8-column groups */
+    const int32_t padded = (n + 7) >> 3;
+    const int32_t safe_rows = (padded == whole || !at_end) ? rows : ((rows - 1) & ~3);
+    int32_t row = 0;
+    for (; row + 4 <= safe_rows; row += 4)
+    {
+        const int8_t *p0 = rhs + row * rhs_cols;
+        mac_4rows(x16, p0, p0 + 2 * rhs_cols, rhs_cols, sums + row);
+    }
+    if (row == rows)
+    {
+        return;
+    }
+    /* last block: 1 to 4 rows, repeated to 4; exact column count when at the end of the weights */
+    const int32_t left = rows - row;
+    const int8_t *p0 = rhs + row * rhs_cols;
+    const int32_t stride = left == 1 ? 0 : rhs_cols;
+    const int8_t *p2 = left == 4 ? p0 + 2 * rhs_cols : (left == 3 ? p0 + rhs_cols : p0);
+    int32_t acc[4] = {0, 0, 0, 0};
+    if (safe_rows == rows)
+    {
+        mac_4rows(x16, p0, p2, stride, acc);
+    }
+    else
+    {
+        if (whole > 0)
+        {
+            const uint32_t saved = x16[whole * 4];
+            x16[whole * 4] = TR_NN_DSP_SENTINEL;
+            mac_4rows(x16, p0, p2, stride, acc);
+            x16[whole * 4] = saved;
+        }
+        const int8_t *rp[4] = {p0, p0 + stride, p2, p2 + stride};
+        for (int32_t c = whole * 8; c < n; c++)
+        {
+            const int32_t in = lhs[c] + lhs_offset;
+            for (int32_t i = 0; i < 4; i++)
+            {
+                acc[i] += in * rp[i][c];
+            }
+        }
+    }
+    static const uint8_t pick[4][4] = {{0, 0, 0, 0}, {0, 1, 0, 0}, {0, 1, 3, 0}, {0, 1, 2, 3}};
+    for (int32_t i = 0; i < left; i++)
+    {
+        sums[row + i] += acc[pick[left - 1][i]];
+    }
+}
+
+/*
+ * dst[r] = clamp(requantize(sums[r]) + dst_offset), r in [0, rows) (sums already hold the bias).
+ * The common case (TR_NN_SMALL sum, TR_NN_FAST_OK shift) is tr_nn_rq_small's arithmetic, inlined
+ * into loops specialised for per-channel / per-tensor and full / clamped output range; anything
+ * else takes arm_nn_requantize.
+ */
+static inline __attribute__((always_inline)) void dsp_requantize_loop(const int32_t *sums, int32_t rows,
+                                                                       const int32_t *multipliers,
+                                                                       const int32_t *shifts, const int32_t pc,
+                                                                       const int32_t full, int32_t dst_offset,
+                                                                       int32_t act_min, int32_t act_max, int8_t *dst)
+{
+    for (int32_t r = 0; r < rows; r++)
+    {
+        const int32_t v = sums[r];
+        const int32_t m = multipliers[pc ? r : 0], sh = shifts[pc ? r : 0];
+        int32_t q;
+        if (TR_NN_FAST_OK(sh) && TR_NN_SMALL(v))
+        {
+            q = tr_nn_rq_small(tr_nn_rq_init(m, sh), v);
+        }
+        else
+        {
+            q = arm_nn_requantize(v, m, sh);
+        }
+        q += dst_offset;
+        dst[r] = (int8_t)(full ? __ssat(q, 8) : arm_nn_clamp(q, act_min, act_max));
+    }
+}
+
+static void dsp_requantize(const int32_t *sums, int32_t rows, const int32_t *multipliers, const int32_t *shifts,
+                           int32_t per_channel, int32_t dst_offset, int32_t act_min, int32_t act_max, int8_t *dst)
+{
+    const int32_t full = act_min == -128 && act_max == 127;
+    if (per_channel)
+    {
+        if (full)
+        {
+            dsp_requantize_loop(sums, rows, multipliers, shifts, 1, 1, dst_offset, act_min, act_max, dst);
+        }
+        else
+        {
+            dsp_requantize_loop(sums, rows, multipliers, shifts, 1, 0, dst_offset, act_min, act_max, dst);
+        }
+    }
+    else if (full)
+    {
+        dsp_requantize_loop(sums, rows, multipliers, shifts, 0, 1, dst_offset, act_min, act_max, dst);
+    }
+    else
+    {
+        dsp_requantize_loop(sums, rows, multipliers, shifts, 0, 0, dst_offset, act_min, act_max, dst);
+    }
+}
 #endif
 
 void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
@@ -95,86 +297,35 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
     }
 #else
 #if defined(ARM_MATH_DSP)
-    const int32_t off2 = (int32_t)(((uint32_t)lhs_offset & 0xFFFFu) | ((uint32_t)lhs_offset << 16));
-    const int32_t col_blocks = rhs_cols >> 2;
-    /* With kernel sums the input offset is added once per row afterwards, which frees the
-     * registers the 4-row loop needs (no spills: 4 accumulators, 4 row pointers, 2 input lanes). */
-    for (; kernel_sum != NULL && row + 4 <= rhs_rows; row += 4)
+    /* The input offset goes into the widened input, so kernel sums are not needed here. */
+    (void)kernel_sum;
+    uint32_t x16[TR_NN_DSP_COLS / 2 + 1];
+    int32_t sums[TR_NN_DSP_ROWS];
+    for (; row < rhs_rows; row += TR_NN_DSP_ROWS)
     {
-        const int8_t *w0 = rhs + row * rhs_cols;
-        const int8_t *w1 = w0 + rhs_cols;
-        const int8_t *w2 = w1 + rhs_cols;
-        const int8_t *w3 = w2 + rhs_cols;
-        const int8_t *x = lhs;
-        int32_t a0 = kernel_sum[row], a1 = kernel_sum[row + 1], a2 = kernel_sum[row + 2], a3 = kernel_sum[row + 3];
-        for (int32_t b = 0; b < col_blocks; b++)
+        const int32_t rows = rhs_rows - row < TR_NN_DSP_ROWS ? rhs_rows - row : TR_NN_DSP_ROWS;
+        /* columns in slices that fit the widened-input buffer (one slice for most layers) */
+        for (int32_t c0 = 0; c0 < rhs_cols; c0 += TR_NN_DSP_COLS)
         {
-            const uint32_t in = (uint32_t)read_s8x4(x);
-            const uint32_t in_e = __sxtb16(in);
-            const uint32_t in_o = sxtb16_ror8(in);
-            uint32_t wv = (uint32_t)read_s8x4(w0);
-            a0 = __smlad(__sxtb16(wv), in_e, a0);
-            a0 = __smlad(sxtb16_ror8(wv), in_o, a0);
-            wv = (uint32_t)read_s8x4(w1);
-            a1 = __smlad(__sxtb16(wv), in_e, a1);
-            a1 = __smlad(sxtb16_ror8(wv), in_o, a1);
-            wv = (uint32_t)read_s8x4(w2);
-            a2 = __smlad(__sxtb16(wv), in_e, a2);
-            a2 = __smlad(sxtb16_ror8(wv), in_o, a2);
-            wv = (uint32_t)read_s8x4(w3);
-            a3 = __smlad(__sxtb16(wv), in_e, a3);
-            a3 = __smlad(sxtb16_ror8(wv), in_o, a3);
-            x += 4;
-            w0 += 4;
-            w1 += 4;
-            w2 += 4;
-            w3 += 4;
-        }
-        for (int32_t c = col_blocks << 2; c < rhs_cols; c++)
-        {
-            const int32_t in = lhs[c];
-            a0 += in * *w0++;
-            a1 += in * *w1++;
-            a2 += in * *w2++;
-            a3 += in * *w3++;
-        }
-        int32_t acc[4] = {a0, a1, a2, a3};
-        for (int32_t i = 0; i < 4; i++)
-        {
-            if (bias != NULL)
+            const int32_t n = rhs_cols - c0 < TR_NN_DSP_COLS ? rhs_cols - c0 : TR_NN_DSP_COLS;
+            if (row == 0 || rhs_cols > TR_NN_DSP_COLS)
             {
-                acc[i] += bias[row + i];
+                widen_input(lhs + c0, n, lhs_offset, x16);
             }
-            const int32_t k = per_channel ? row + i : 0;
-            dst[row + i] = requantize_out(acc[i], multipliers[k], shifts[k], dst_offset, activation_min, activation_max);
-        }
-    }
-    for (; row < rhs_rows; row++)
-    {
-        const int8_t *w = rhs + row * rhs_cols;
-        const int8_t *x = lhs;
-        int32_t acc = 0;
-        for (int32_t b = 0; b < col_blocks; b++)
-        {
-            const int32_t in = read_s8x4(x);
-            const int32_t wv = read_s8x4(w);
-            const int32_t in_e = (int32_t)__sadd16((uint32_t)__sxtb16((uint32_t)in), (uint32_t)off2);
-            const int32_t in_o = (int32_t)__sadd16((uint32_t)sxtb16_ror8((uint32_t)in), (uint32_t)off2);
-            acc = __smlad(__sxtb16((uint32_t)wv), (uint32_t)in_e, acc);
-            acc = __smlad(sxtb16_ror8((uint32_t)wv), (uint32_t)in_o, acc);
-            x += 4;
-            w += 4;
-        }
-        for (int32_t c = col_blocks << 2; c < rhs_cols; c++)
-        {
-            acc += (lhs[c] + lhs_offset) * *w++;
-        }
-        if (bias != NULL)
-        {
-            acc += bias[row];
+            if (c0 == 0 && bias != NULL)
+            {
+                memcpy(sums, bias + row, (size_t)rows * sizeof(int32_t));
+            }
+            else if (c0 == 0)
+            {
+                memset(sums, 0, (size_t)rows * sizeof(int32_t));
+            }
+            dsp_accumulate(x16, lhs + c0, lhs_offset, rhs + row * rhs_cols + c0, rhs_cols, rows, n,
+                           row + rows == rhs_rows, sums);
         }
         const int32_t k = per_channel ? row : 0;
-        dst[row] = requantize_out(acc, multipliers[k], shifts[k], dst_offset, activation_min, activation_max);
+        dsp_requantize(sums, rows, multipliers + k, shifts + k, per_channel, dst_offset, activation_min,
+                       activation_max, dst + row);
     }
 #else
     (void)kernel_sum; /* the input offset is applied per element below */

@@ -8,43 +8,26 @@
 #include <math.h>
 #include <string.h>
 
-static inline int32_t tr_high_mul(int32_t a, int32_t b)
-{
-    if (a == INT32_MIN && b == INT32_MIN)
-    {
-        return INT32_MAX;
-    }
-    const int64_t ab = (int64_t)a * (int64_t)b;
-    const int64_t nudge = ab >= 0 ? (1LL << 30) : (1LL - (1LL << 30));
-    return (int32_t)((ab + nudge) / (1LL << 31));
-}
-
-static inline int32_t tr_div_pot(int32_t x, int32_t exponent)
-{
-    const int32_t mask = (int32_t)((1UL << exponent) - 1UL);
-    const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-static inline int32_t tr_requantize(int32_t x, int32_t mult, int32_t shift)
-{
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
-    return tr_div_pot(tr_high_mul((int32_t)((uint32_t)x << left), mult), right);
-}
-
-static inline int8_t tr_sat8(int32_t v, int32_t lo, int32_t hi)
-{
-    return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
-}
+#include "tr_nn_math.h"
 
 void tr_nn_lut_s8(const int8_t *in, const int8_t *table, int8_t *out, int32_t n)
 {
+#if defined(TR_NN_MVE)
+    /* 16 lanes per step: the index in + 128 is the input byte with its top bit flipped */
+    const uint8x16_t flip = vdupq_n_u8(0x80u);
+    for (int32_t i = 0; i < n; i += 16)
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        const uint8x16_t idx = veorq_u8(vldrbq_z_u8((const uint8_t *)in + i, p), flip);
+        vstrbq_p_s8(out + i, vldrbq_gather_offset_z_s8(table, idx, p), p);
+    }
+#else
+    const int8_t *centre = table + 128;
     for (int32_t i = 0; i < n; i++)
     {
-        out[i] = table[(int32_t)in[i] + 128];
+        out[i] = centre[in[i]];
     }
+#endif
 }
 
 void tr_nn_sub_s8(const int8_t *in1, const int8_t *in2, int32_t in1_offset, int32_t in1_mult, int32_t in1_shift,
@@ -52,21 +35,40 @@ void tr_nn_sub_s8(const int8_t *in1, const int8_t *in2, int32_t in1_offset, int3
                   int32_t out_offset, int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max,
                   int32_t n)
 {
-    for (int32_t i = 0; i < n; i++)
-    {
-        const int32_t a = tr_requantize((in1[i] + in1_offset) * (1 << left_shift), in1_mult, in1_shift);
-        const int32_t b = tr_requantize((in2[i] + in2_offset) * (1 << left_shift), in2_mult, in2_shift);
-        out[i] = tr_sat8(tr_requantize(a - b, out_mult, out_shift) + out_offset, act_min, act_max);
-    }
+    tr_nn_add_sub_s8(in1, in2, in1_offset, in1_mult, in1_shift, in2_offset, in2_mult, in2_shift, left_shift, out,
+                     out_offset, out_mult, out_shift, act_min, act_max, n, 1);
 }
 
 void tr_nn_requantize_s8(const int8_t *in, int8_t *out, int32_t n, int32_t in_zp, int32_t mult, int32_t shift,
                          int32_t out_zp)
 {
+#if defined(TR_NN_MVE)
+    const int32x4_t ns = vdupq_n_s32(shift < 0 ? shift : 0);
+    const int32_t left = shift > 0 ? shift : 0;
+    for (int32_t i = 0; i < n; i += 4)
+    {
+        const mve_pred16_t p = vctp32q((uint32_t)(n - i));
+        int32x4_t v = tr_nn_requantize_x4(vsubq_n_s32(vldrbq_z_s32(in + i, p), in_zp), mult, left, ns);
+        v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_zp), vdupq_n_s32(-128)), vdupq_n_s32(127));
+        vstrbq_p_s32(out + i, v, p);
+    }
+#else
+    /* |in - in_zp| <= 255: with a left shift up to 20 the fast form applies (shift 0 after it) */
+    const int32_t left = shift > 0 ? shift : 0;
+    if (left <= 20 && shift >= -29)
+    {
+        const tr_nn_rq_t rq = tr_nn_rq_init(mult, shift - left);
+        for (int32_t i = 0; i < n; i++)
+        {
+            out[i] = tr_nn_sat(tr_nn_rq_small(rq, (in[i] - in_zp) * (1 << left)) + out_zp, -128, 127);
+        }
+        return;
+    }
     for (int32_t i = 0; i < n; i++)
     {
-        out[i] = tr_sat8(tr_requantize(in[i] - in_zp, mult, shift) + out_zp, -128, 127);
+        out[i] = tr_nn_sat(tr_nn_requantize(in[i] - in_zp, mult, shift) + out_zp, -128, 127);
     }
+#endif
 }
 
 void tr_nn_quantize_f32_s8(const float *in, int8_t *out, int32_t n, float scale, int32_t zp)
@@ -87,7 +89,7 @@ void tr_nn_quantize_f32_s8(const float *in, int8_t *out, int32_t n, float scale,
         {
             q = (int32_t)r;
         }
-        out[i] = tr_sat8(q > INT32_MAX - 128 ? INT32_MAX : q + zp, -128, 127);
+        out[i] = tr_nn_sat(q > INT32_MAX - 128 ? INT32_MAX : q + zp, -128, 127);
     }
 }
 
