@@ -194,7 +194,8 @@ def plot(results: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     runs = [(f"{r['core']}\n{b}", r) for b, r in results["boards"].items()]
-    runs += [(f"{v['core']}\n{v['variant']}", v) for v in results.get("variants", [])]
+    runs += [(f"{v['core']}\n" + v["variant"].replace(", ", ",\n").replace(" biquads", "\nbiquads"), v)
+             for v in results.get("variants", [])]
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(runs)), 4))
     ax.bar(range(len(runs)), [r["instructions_per_sample"] for _, r in runs], color="tab:blue")
     ax.axhline(results["mac_floor_per_sample"], color="k", ls="--", label="MAC floor")

@@ -82,7 +82,7 @@ def test_exp2_matches_numpy():
     want = np.exp2(v / 2.0**25)
     big = want > 0.05
     assert np.max(np.abs(got[big] / want[big] - 1)) < 3e-7
-    assert np.max(np.abs(got - want)) < 8 * 2.0**-27
+    assert np.max(np.abs(got - want) - 3e-7 * want) < 2.0**-27   # small gains: within an LSB of Q5.27
 
 
 @pytest.mark.parametrize("form", [STD, EF, HIGH])
