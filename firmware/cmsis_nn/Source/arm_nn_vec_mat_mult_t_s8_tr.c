@@ -249,6 +249,141 @@ static void dsp_requantize(const int32_t *sums, int32_t rows, const int32_t *mul
 }
 #endif
 
+#if defined(ARM_MATH_MVEI)
+/*
+ * Helium: sums of 4 rows w0..w3 against the int8 input, 16 columns per VMLADAVA, the input vector
+ * shared by the rows; a predicated step takes the last 1..15 columns (inactive lanes load zero and
+ * touch no memory). With row_sums (a compile-time constant), also the plain sum of each row (for
+ * the input offset when no kernel sums were given).
+ */
+static inline __attribute__((always_inline)) void mve_4rows_body(const int8_t *x, const int8_t *w0, const int8_t *w1,
+                                                                 const int8_t *w2, const int8_t *w3, int32_t cols,
+                                                                 int32_t *acc, int32_t *wsum, const int32_t row_sums)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int32_t k = cols >> 4; k > 0; k--)
+    {
+        const int8x16_t xv = vldrbq_s8(x);
+        const int8x16_t v0 = vldrbq_s8(w0), v1 = vldrbq_s8(w1), v2 = vldrbq_s8(w2), v3 = vldrbq_s8(w3);
+        a0 = vmladavaq_s8(a0, xv, v0);
+        a1 = vmladavaq_s8(a1, xv, v1);
+        a2 = vmladavaq_s8(a2, xv, v2);
+        a3 = vmladavaq_s8(a3, xv, v3);
+        if (row_sums)
+        {
+            s0 = vaddvaq_s8(s0, v0);
+            s1 = vaddvaq_s8(s1, v1);
+            s2 = vaddvaq_s8(s2, v2);
+            s3 = vaddvaq_s8(s3, v3);
+        }
+        x += 16;
+        w0 += 16;
+        w1 += 16;
+        w2 += 16;
+        w3 += 16;
+    }
+    if ((cols & 15) != 0)
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(cols & 15));
+        const int8x16_t xv = vldrbq_z_s8(x, p);
+        const int8x16_t v0 = vldrbq_z_s8(w0, p), v1 = vldrbq_z_s8(w1, p), v2 = vldrbq_z_s8(w2, p),
+                        v3 = vldrbq_z_s8(w3, p);
+        a0 = vmladavaq_s8(a0, xv, v0);
+        a1 = vmladavaq_s8(a1, xv, v1);
+        a2 = vmladavaq_s8(a2, xv, v2);
+        a3 = vmladavaq_s8(a3, xv, v3);
+        if (row_sums)
+        {
+            s0 = vaddvaq_s8(s0, v0);
+            s1 = vaddvaq_s8(s1, v1);
+            s2 = vaddvaq_s8(s2, v2);
+            s3 = vaddvaq_s8(s3, v3);
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    if (row_sums)
+    {
+        wsum[0] = s0;
+        wsum[1] = s1;
+        wsum[2] = s2;
+        wsum[3] = s3;
+    }
+}
+
+/* Out of line so that gcc keeps the 5 pointers and 4 sums in registers. */
+static __attribute__((noinline)) void mve_4rows(const int8_t *x, const int8_t *w0, const int8_t *w1, const int8_t *w2,
+                                                const int8_t *w3, int32_t cols, int32_t *acc)
+{
+    mve_4rows_body(x, w0, w1, w2, w3, cols, acc, NULL, 0);
+}
+
+static __attribute__((noinline)) void mve_4rows_sums(const int8_t *x, const int8_t *w0, const int8_t *w1,
+                                                     const int8_t *w2, const int8_t *w3, int32_t cols, int32_t *acc,
+                                                     int32_t *wsum)
+{
+    mve_4rows_body(x, w0, w1, w2, w3, cols, acc, wsum, 1);
+}
+
+/* Rows whose sums the Helium path collects before requantising them 4 lanes at a time. */
+#define TR_NN_MVE_ROWS 64
+
+/* One step of mve_requantize: 4 sums (+ kernel sums, bias), requantised, offset, clamped, stored. */
+static inline __attribute__((always_inline)) void mve_requantize_4(int32x4_t v, const int32_t *kernel_sum,
+                                                                   const int32_t *bias, const int32_t *multipliers,
+                                                                   const int32_t *shifts, int32_t per_channel,
+                                                                   int32_t dst_offset, int32_t act_min,
+                                                                   int32_t act_max, int8_t *dst, mve_pred16_t p)
+{
+    const int32x4_t vzero = vdupq_n_s32(0);
+    if (kernel_sum != NULL)
+    {
+        v = vaddq_s32(v, vldrwq_z_s32(kernel_sum, p));
+    }
+    if (bias != NULL)
+    {
+        v = vaddq_s32(v, vldrwq_z_s32(bias, p));
+    }
+    if (per_channel)
+    {
+        const int32x4_t sh = vldrwq_z_s32(shifts, p);
+        const int32x4_t neg = vminq_s32(sh, vzero);
+        v = vshlq_s32(v, vmaxq_s32(sh, vzero));
+        v = vqrdmulhq_s32(v, vldrwq_z_s32(multipliers, p));
+        v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, neg), 31));
+        v = vrshlq_s32(v, neg);
+    }
+    else
+    {
+        v = tr_nn_requantize_x4(v, multipliers[0], shifts[0] > 0 ? shifts[0] : 0,
+                                vdupq_n_s32(shifts[0] < 0 ? shifts[0] : 0));
+    }
+    v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, dst_offset), vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+    vstrbq_p_s32(dst, v, p);
+}
+
+/*
+ * dst[r] = clamp(requantize(sums[r] + kernel_sum[r] + bias[r]) + dst_offset) for r in [0, rows),
+ * 4 lanes at a time (per-channel multipliers and shifts as vectors: the lane-wise form of
+ * tr_nn_requantize_x4); kernel_sum/bias may be NULL. multipliers/shifts start at row 0 of the
+ * block when per_channel.
+ */
+static void mve_requantize(const int32_t *sums, int32_t rows, const int32_t *kernel_sum, const int32_t *bias,
+                           const int32_t *multipliers, const int32_t *shifts, int32_t per_channel,
+                           int32_t dst_offset, int32_t act_min, int32_t act_max, int8_t *dst)
+{
+    for (int32_t r = 0; r < rows; r += 4)
+    {
+        const int32_t k = per_channel ? r : 0;
+        mve_requantize_4(vldrwq_s32(sums + r), kernel_sum != NULL ? kernel_sum + r : NULL,
+                         bias != NULL ? bias + r : NULL, multipliers + k, shifts + k, per_channel, dst_offset,
+                         act_min, act_max, dst + r, vctp32q((uint32_t)(rows - r)));
+    }
+}
+#endif
+
 void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
                                  const int8_t *rhs,
                                  const int32_t *kernel_sum,
@@ -266,34 +401,34 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
 {
     int32_t row = 0;
 #if defined(ARM_MATH_MVEI)
-    for (; row < rhs_rows; row++)
+    /* 4 rows per pass into int32 sums, then requantised 4 at a time. A last block of 1 to 3 rows
+     * repeats its last row; only the real rows are requantised. Without kernel sums the input
+     * offset times each row's plain sum is added here. */
+    int32_t sums[TR_NN_MVE_ROWS + 4] __attribute__((aligned(16)));
+    for (; row < rhs_rows; row += TR_NN_MVE_ROWS)
     {
+        const int32_t rows = rhs_rows - row < TR_NN_MVE_ROWS ? rhs_rows - row : TR_NN_MVE_ROWS;
         const int8_t *w = rhs + row * rhs_cols;
-        const int8_t *x = lhs;
-        int32_t acc = 0;
-        int32_t wsum = 0;
-        int32_t n = rhs_cols;
-        while (n > 0)
+        for (int32_t r = 0; r < rows; r += 4, w += 4 * rhs_cols)
         {
-            const mve_pred16_t p = vctp8q((uint32_t)n);
-            const int8x16_t xv = vldrbq_z_s8(x, p);
-            const int8x16_t wv = vldrbq_z_s8(w, p);
-            acc = vmladavaq_s8(acc, xv, wv);
-            if (kernel_sum == NULL)
+            const int32_t left = rows - r;
+            const int8_t *w1 = left > 1 ? w + rhs_cols : w, *w2 = left > 2 ? w + 2 * rhs_cols : w;
+            const int8_t *w3 = left > 3 ? w + 3 * rhs_cols : w;
+            if (kernel_sum != NULL)
             {
-                wsum = vaddvaq_s8(wsum, wv);
+                mve_4rows(lhs, w, w1, w2, w3, rhs_cols, sums + r);
             }
-            x += 16;
-            w += 16;
-            n -= 16;
-        }
-        acc += kernel_sum != NULL ? kernel_sum[row] : lhs_offset * wsum;
-        if (bias != NULL)
-        {
-            acc += bias[row];
+            else
+            {
+                int32_t wsum[4] __attribute__((aligned(16)));
+                mve_4rows_sums(lhs, w, w1, w2, w3, rhs_cols, sums + r, wsum);
+                vstrwq_s32(sums + r, vmlaq_n_s32(vldrwq_s32(sums + r), vldrwq_s32(wsum), lhs_offset));
+            }
         }
         const int32_t k = per_channel ? row : 0;
-        dst[row] = requantize_out(acc, multipliers[k], shifts[k], dst_offset, activation_min, activation_max);
+        mve_requantize(sums, rows, kernel_sum != NULL ? kernel_sum + row : NULL, bias != NULL ? bias + row : NULL,
+                       multipliers + k, shifts + k, per_channel, dst_offset, activation_min, activation_max,
+                       dst + row);
     }
 #else
 #if defined(ARM_MATH_DSP)
