@@ -39,7 +39,7 @@ def render_on_board(board_name: str, profile, x_q15, url: str | None = None, *, 
             fw = build(board_name, profile, Path(build_dir) if build_dir else BUILD_ROOT / board_name)
             qemu = QemuBoard(board, fw.elf)
             url = qemu.url
-        with BoardSession(url) as session:
+        with BoardSession(url, baudrate=board.uart_baud) as session:
             hello = session.hello()
             if hello.profile_hash != profile.hash():
                 raise TunerigError(f"the board at {url} runs profile {hello.profile_hash[:16]}, not "

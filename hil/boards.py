@@ -39,6 +39,7 @@ class Board:
     uart_kind: str
     uart_base: int
     uart_baud: int
+    uart_rx_irq: int                  # device interrupt number of the UART's receive interrupt
     cost_counter: str
     flash_method: str
     qemu_machine: str | None = None
@@ -76,6 +77,14 @@ def _get(table: dict, key: str, kind, path: Path, prefix: str, choices=None, def
     if choices is not None and value not in choices:
         raise InputError(f"'{value}' is not one of {', '.join(map(str, choices))}", file=path, field=name)
     return value
+
+
+def _rx_irq(uart: dict, path: Path) -> int:
+    irq = _get(uart, "rx_irq", int, path, "uart.")
+    if not 0 <= irq < 96:
+        raise InputError(f"interrupt number {irq} is outside 0..95 (the firmware's vector tables)", file=path,
+                         field="uart.rx_irq")
+    return irq
 
 
 def load_board(name: str, boards_dir: Path | None = None) -> Board:
@@ -141,6 +150,7 @@ def load_board(name: str, boards_dir: Path | None = None) -> Board:
         uart_kind=_get(uart, "kind", str, path, "uart.", UART_KINDS),
         uart_base=_get(uart, "base", int, path, "uart."),
         uart_baud=_get(uart, "baud", int, path, "uart."),
+        uart_rx_irq=_rx_irq(uart, path),
         cost_counter=_get(cost, "counter", str, path, "cost.", COST_COUNTERS),
         flash_method=method,
         qemu_machine=machine,

@@ -54,6 +54,7 @@ def board_config_header(board: Board) -> str:
         f"#define TR_CLOCK_HZ {board.clock_hz}u",
         f"#define TR_UART_BASE 0x{board.uart_base:08X}u",
         f"#define TR_UART_BAUD {board.uart_baud}u",
+        f"#define TR_UART_RX_IRQ {board.uart_rx_irq}",
         f"#define TR_COST_DWT {1 if board.cost_counter == 'dwt' else 0}",
         f"#define TR_BOARD_N_CLOCK_ENABLES {len(board.clock_enables)}",
         "#define TR_BOARD_CLOCK_ENABLES {" + ", ".join(f"{{0x{r:08X}u, {b}u}}" for r, b in board.clock_enables) + "}",

@@ -83,7 +83,7 @@ def _hil_run(args) -> int:
         if faults is not None:
             proxy = FaultProxy(url, to_board=faults, to_host=faults, seed=args.seed)
             url = proxy.url
-        with BoardSession(url) as session:
+        with BoardSession(url, baudrate=board.uart_baud) as session:
             rep = run_hil(session, board, profile, vectors=default_vectors(profile, args.duration_s, args.seed),
                           speaker=speaker, block_len=args.block, max_instr_per_sample=args.max_instr_per_sample)
     finally:

@@ -57,7 +57,7 @@ def board(request, tmp_path_factory):
         elf = fw.elf
         qemu = QemuBoard(b, elf)
         url = qemu.url
-    session = BoardSession(url)
+    session = BoardSession(url, baudrate=b.uart_baud)
     try:
         yield BoardHandle(b, url, session, qemu, elf, profile=loaded)
     finally:

@@ -24,6 +24,11 @@ from hil import protocol as P
 from hil.transport import Transport
 
 
+# Bytes of DATA frames the host keeps unanswered: below the firmware's 4 KiB RX ring
+# (firmware/include/tr_uart_rx.h), so a board busy with a block never drops input.
+MAX_IN_FLIGHT_BYTES = 3072
+
+
 class LinkError(TunerigError):
     """The link failed in a way retransmission could not repair."""
 
@@ -78,8 +83,10 @@ class StreamResult:
 class BoardSession:
     """Protocol session over a Transport (or a URL)."""
 
-    def __init__(self, transport: Transport | str, *, reply_timeout_s: float = 2.0):
-        self.transport = Transport(transport) if isinstance(transport, str) else transport
+    def __init__(self, transport: Transport | str, *, reply_timeout_s: float = 2.0, baudrate: int = 115200):
+        """transport: a Transport or a serial URL (opened at baudrate; TCP URLs ignore it).
+        reply_timeout_s bounds every command: a board that never answers fails after it."""
+        self.transport = Transport(transport, baudrate=baudrate) if isinstance(transport, str) else transport
         self.reply_timeout_s = reply_timeout_s
         self._reader = P.FrameReader()
         self._pending: deque = deque()
@@ -157,6 +164,12 @@ class BoardSession:
         """SysTick/DWT ticks the board counts for a loop of exactly 2*loops instructions."""
         f = self._request(P.CAL, struct.pack("<I", loops), P.CAL_ACK, timeout_s=max(self.reply_timeout_s, 10.0))
         return struct.unpack("<I", f.body)[0]
+
+    def board_stats(self) -> dict:
+        """The board's own counters: frames it accepted / rejected, RX interrupts, RX ring overflows."""
+        f = self._request(P.STATS, b"", P.STATS_ACK)
+        ok, bad, irqs, overflows = struct.unpack("<IIII", f.body)
+        return {"frames_ok": ok, "frames_bad": bad, "rx_irqs": irqs, "rx_overflows": overflows}
 
     def provoke_hang(self, timeout_s: float = 20.0) -> tuple[int, int]:
         """Make the board hang; return (FAULT reason, BOOT reason) once the watchdog has reset it."""
@@ -236,7 +249,7 @@ class BoardSession:
         while True:
             try:
                 self.hello()
-                win = min(window or self.hello_info.window, self.hello_info.window)
+                win = min(window or self.hello_info.window, self.hello_info.window, max(1, MAX_IN_FLIGHT_BYTES // (2 * block_len + 16)))
                 self.start(block_len)
                 y, costs = self._stream(padded, block_len, nblocks, win, retransmit_timeout_s, max_retries, stats, progress)
                 break

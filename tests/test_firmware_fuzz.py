@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from hil import protocol as P
 from hil.hostlink import build_fuzz_driver, load_host_link, run_fuzz_driver
 
-REPLY_TYPES = {P.HELLO_ACK, P.START_ACK, P.OUT, P.ECHO_ACK, P.CAL_ACK, P.BOOT, P.NAK, P.FAULT}
+REPLY_TYPES = {P.HELLO_ACK, P.START_ACK, P.OUT, P.ECHO_ACK, P.CAL_ACK, P.STATS_ACK, P.BOOT, P.NAK, P.FAULT}
 
 
 @pytest.fixture(scope="module")

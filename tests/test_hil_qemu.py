@@ -33,7 +33,11 @@ def test_board_exact_and_counters(name, standin_elf, standin_model):
         x = _vector(1000, seed=len(name))                 # 1000 = 7 full blocks of 128 + a partial one
         res = s.process(x, block_len=128)
         assert np.array_equal(res.y_q15, standin_model(x))
-        assert res.stats.faults_seen == 0
+        # Clean link: nothing damaged or lost (a retransmission after a timeout can happen when the
+        # host is starved of CPU, so timeouts are not counted here).
+        assert res.stats.naks == res.stats.bad_frames == res.stats.restarts == 0
+        st = s.board_stats()          # bytes came in through the UART's RX interrupt, none lost
+        assert st["rx_irqs"] > 0 and st["rx_overflows"] == 0 and st["frames_bad"] == 0
         assert res.cost_ticks.size == 8 and np.all(res.cost_ticks > 0)
         # Cost counter: a loop of exactly 2*loops instructions, measured in SysTick ticks under -icount.
         loops = 50_000

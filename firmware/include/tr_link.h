@@ -10,6 +10,8 @@
      ECHO    0x04  n u32                        -> ECHO_ACK, then the next n raw bytes are echoed
      CAL     0x05  loops u32                    -> CAL_ACK ticks u32 for a loop of 2*loops instructions
      HANG    0x06  (empty)                      -> never answers: the watchdog must catch it
+     STATS   0x07  (empty)                      -> STATS_ACK frames_ok u32, frames_bad u32,
+                                                   rx_irqs u32, rx_overflows u32
    board -> host
      HELLO_ACK 0x81  version u16, max_block u16, window u16, sample_rate_hz u32, latency u32,
                      tick_hz u32, cost_kind u8, then build id, profile hash, board name (NUL-ended)
@@ -17,6 +19,7 @@
      OUT       0x83  cost_ticks u32, q15 samples
      ECHO_ACK  0x84  n u32
      CAL_ACK   0x85  ticks u32
+     STATS_ACK 0x87  see STATS
      BOOT      0x90  reset_reason u8 (sent once after every reset)
      NAK       0x91  seq = next DATA seq expected, reason u8
      FAULT     0x92  reason u8 (sent by the watchdog / fault handler just before a reset)
@@ -37,7 +40,7 @@
 
 enum {
     TR_MSG_HELLO = 0x01, TR_MSG_START = 0x02, TR_MSG_DATA = 0x03, TR_MSG_ECHO = 0x04,
-    TR_MSG_CAL = 0x05, TR_MSG_HANG = 0x06,
+    TR_MSG_CAL = 0x05, TR_MSG_HANG = 0x06, TR_MSG_STATS = 0x07, TR_MSG_STATS_ACK = 0x87,
     TR_MSG_HELLO_ACK = 0x81, TR_MSG_START_ACK = 0x82, TR_MSG_OUT = 0x83, TR_MSG_ECHO_ACK = 0x84,
     TR_MSG_CAL_ACK = 0x85, TR_MSG_BOOT = 0x90, TR_MSG_NAK = 0x91, TR_MSG_FAULT = 0x92,
 };
@@ -57,6 +60,8 @@ typedef struct {
     void (*reset)(void *ctx);                    /* reset the DSP state */
     uint32_t (*calibrate)(uint32_t loops);       /* ticks for a 2*loops instruction loop */
     void (*hang)(void);                          /* never returns (debug) */
+    uint32_t (*rx_irq_count)(void);              /* optional (NULL: reported as 0) */
+    uint32_t (*rx_overflow_count)(void);
     void *ctx;
     uint32_t sample_rate_hz;
     uint32_t latency_samples;
@@ -89,7 +94,7 @@ typedef struct {
 void tr_link_init(tr_link_instance *S, const tr_link_config *cfg);
 
 /* 1 when the TX ring has room for the largest reply, i.e. the next RX byte may be fed. Waiting for
-   this (instead of dropping replies) is the board's back-pressure: unread bytes stay in the UART. */
+   this (instead of dropping replies) is the board's back-pressure: unread bytes wait in the RX ring. */
 int tr_link_can_accept(const tr_link_instance *S);
 
 /* Feed one received byte. */

@@ -1,5 +1,6 @@
 /* tunerig HIL firmware: bring the board up, announce the boot, then serve the link forever.
-   The main loop moves at most one byte each way per turn, so RX and TX run concurrently. */
+   Received bytes arrive by interrupt (tr_uart_rx.c); the main loop hands one to the link and sends
+   one reply byte per turn, so reception and transmission run concurrently. */
 #include "tr_audio.h"
 #include "tr_board.h"
 #include "tr_board_config.h"
@@ -7,6 +8,7 @@
 #include "tr_cost.h"
 #include "tr_link.h"
 #include "tr_uart.h"
+#include "tr_uart_rx.h"
 #include "tr_watchdog.h"
 
 #ifndef TR_BUILD_ID
@@ -37,6 +39,8 @@ static const tr_link_config tr_link_cfg = {
     .build_id = TR_BUILD_ID,
     .profile_hash = TR_MBDP_PROFILE_HASH,
     .board_name = TR_BOARD_NAME,
+    .rx_irq_count = tr_uart_rx_irq_count,
+    .rx_overflow_count = tr_uart_rx_overflow_count,
 };
 
 int main(void)
@@ -48,11 +52,12 @@ int main(void)
     tr_audio_init(&tr_audio);
     tr_link_init(&tr_link, &tr_link_cfg);
     tr_link_send_boot(&tr_link, tr_wdg_reset_reason());
+    tr_uart_rx_init(&tr_uart, TR_UART_RX_IRQ);
     tr_irq_enable();
     for (;;) {
         tr_wdg_kick();
         if (tr_link_can_accept(&tr_link)) {
-            int c = tr_uart_getc(&tr_uart);
+            int c = tr_uart_rx_pop();
             if (c >= 0) {
                 tr_link_rx_byte(&tr_link, (uint8_t)c);
             }

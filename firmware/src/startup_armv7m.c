@@ -5,6 +5,8 @@
 #include "tr_cmsis_min.h"
 #include "tr_link.h"
 #include "tr_watchdog.h"
+#include "tr_uart_rx.h"
+#include "tr_board_config.h"
 
 #define TR_N_IRQ 96
 
@@ -25,12 +27,21 @@ void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
 typedef void (*tr_vector)(void);
 
+#if TR_UART_RX_IRQ >= TR_N_IRQ
+#error "TR_UART_RX_IRQ is beyond this vector table"
+#endif
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+
 __attribute__((section(".vectors"), used)) const tr_vector tr_vector_table[16 + TR_N_IRQ] = {
     (tr_vector)(uintptr_t)&__stack_top,
     Reset_Handler, NMI_Handler, HardFault_Handler, MemManage_Handler, BusFault_Handler,
     UsageFault_Handler, 0, 0, 0, 0, SVC_Handler, DebugMon_Handler, 0, PendSV_Handler, SysTick_Handler,
     [16 ... 16 + TR_N_IRQ - 1] = Default_Handler,
+    /* The one device interrupt in use; overrides its slot in the range above. */
+    [16 + TR_UART_RX_IRQ] = tr_uart_irq_handler,
 };
+#pragma GCC diagnostic pop
 
 void Reset_Handler(void)
 {

@@ -5,7 +5,10 @@
 #define CMSDK_DATA(b)    (*(volatile uint32_t *)((b) + 0x00u))
 #define CMSDK_STATE(b)   (*(volatile uint32_t *)((b) + 0x04u))
 #define CMSDK_CTRL(b)    (*(volatile uint32_t *)((b) + 0x08u))
+#define CMSDK_INTCLR(b)  (*(volatile uint32_t *)((b) + 0x0Cu))   /* INTSTATUS / INTCLEAR */
 #define CMSDK_BAUDDIV(b) (*(volatile uint32_t *)((b) + 0x10u))
+#define CMSDK_CTRL_RXINT 0x8u       /* bit3: RX interrupt enable */
+#define CMSDK_INT_RX     0x2u
 #define CMSDK_STATE_TXFULL 0x1u
 #define CMSDK_STATE_RXFULL 0x2u
 #define CMSDK_STATE_OVERRUNS 0xCu   /* TX/RX overrun flags, write 1 to clear */
@@ -34,6 +37,16 @@ int tr_uart_putc(tr_uart_instance *S, uint8_t b)
     }
     CMSDK_DATA(S->base) = b;
     return 1;
+}
+
+void tr_uart_enable_rx_irq(tr_uart_instance *S)
+{
+    CMSDK_CTRL(S->base) |= CMSDK_CTRL_RXINT;
+}
+
+void tr_uart_ack_irq(tr_uart_instance *S)
+{
+    CMSDK_INTCLR(S->base) = CMSDK_INT_RX;
 }
 
 void tr_uart_write_blocking(tr_uart_instance *S, const uint8_t *data, uint32_t n)

@@ -61,6 +61,16 @@ int tr_uart_putc(tr_uart_instance *S, uint8_t b)
     return 1;
 }
 
+void tr_uart_enable_rx_irq(tr_uart_instance *S)
+{
+    REG(S->base, USART_CR1) |= (1u << 5);     /* RXNEIE (also raises the interrupt on overrun) */
+}
+
+void tr_uart_ack_irq(tr_uart_instance *S)
+{
+    (void)S;                                  /* reading the data register clears RXNE */
+}
+
 void tr_uart_write_blocking(tr_uart_instance *S, const uint8_t *data, uint32_t n)
 {
     for (uint32_t k = 0; k < n; k++) {

@@ -137,6 +137,38 @@ static inline int8_t tr_nn_sat(const int32_t v, const int32_t lo, const int32_t 
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+#if defined(TR_NN_DSP)
+/*
+ * The DSP loop of tr_nn_add_sub_s8 for TFLite's usual parameters: left_shift 20, and one input
+ * whose multiplier is exactly 2^30 with shift 0 (TFLM rescales both inputs to twice the larger
+ * input scale, so the larger one always gets 0.5). Requantising a (an even number) by (2^30, 0)
+ * is exactly a / 2, so that input contributes (x + offset) * 2^19 with no multiply. Everything
+ * enters doubled, ready for SMMULR (tr_nn_rq_small's 2x): each input term is below 2^28, the sum
+ * below 2^29. The output offset is folded into the rounding constant (a multiple of 2^(e+1)
+ * changes nothing; the caller checks e <= 21 so that it cannot overflow).
+ *   plain_sign: +1 or -1 for the exact input; other_sign likewise for the requantised one.
+ */
+static inline __attribute__((always_inline)) void
+tr_nn_add_sub_dsp(const int8_t *plain, const int8_t *other, const int32_t plain_off, const int32_t other_off,
+                  const tr_nn_rq_t ro_other, const tr_nn_rq_t ro_out, const int32_t out_offset, int8_t *out,
+                  const int32_t act_min, const int32_t act_max, const int32_t n, const int32_t plain_sign,
+                  const int32_t other_sign, const int32_t full_range)
+{
+    const int32_t plain_c = plain_sign * plain_off * (1 << 20);
+    const int32_t other_c = other_off * (1 << 21);
+    const int32_t round_out = ro_out.half + out_offset * (1 << ro_out.exp1);
+    for (int32_t i = 0; i < n; i++)
+    {
+        const int32_t y1 = tr_nn_smmulr(other_c + other[i] * (1 << 21), ro_other.mult);
+        const int32_t r1 = (y1 * 2 + ro_other.half - (int32_t)((uint32_t)y1 >> 31)) >> ro_other.exp1;
+        const int32_t s2 = plain_c + plain_sign * plain[i] * (1 << 20) + other_sign * r1 * 2;
+        const int32_t y = tr_nn_smmulr(s2, ro_out.mult);
+        const int32_t q = (y * 2 + round_out - (int32_t)((uint32_t)y >> 31)) >> ro_out.exp1;
+        out[i] = full_range ? (int8_t)__ssat(q, 8) : tr_nn_sat(q, act_min, act_max);
+    }
+}
+#endif
+
 /*
  * TFLite int8 ADD (subtract = 0) and SUB (subtract = 1), TFLM arithmetic: each input is offset,
  * shifted left by left_shift, requantised by its (multiplier, shift <= 0); the sum or difference
@@ -169,6 +201,38 @@ tr_nn_add_sub_s8(const int8_t *in1, const int8_t *in2, const int32_t off1, const
         vstrbq_p_s32(out + i, s, p);
     }
 #else
+#if defined(TR_NN_DSP)
+    const int32_t plain1 = mult1 == (1 << 30) && shift1 == 0, plain2 = mult2 == (1 << 30) && shift2 == 0;
+    if (left_shift == 20 && (plain1 || plain2) && TR_NN_FAST_OK(shift1) && TR_NN_FAST_OK(shift2) &&
+        TR_NN_FAST_OK(out_shift) && out_shift >= -21)
+    {
+        /* |2y| < 2^30, 2^e + |out_offset| * 2^(e+1) <= 2^21 + 2^29: the rounding sum stays below 2^31 */
+        const tr_nn_rq_t ro = tr_nn_rq_init(out_mult, out_shift);
+        const int32_t full = act_min == -128 && act_max == 127;
+        const int32_t sign2 = subtract ? -1 : 1;
+        if (plain1)
+        {
+            const tr_nn_rq_t r2 = tr_nn_rq_init(mult2, shift2);
+            if (full)
+                tr_nn_add_sub_dsp(in1, in2, off1, off2, r2, ro, out_offset, out, act_min, act_max, n, 1, sign2, 1);
+            else if (subtract)
+                tr_nn_add_sub_dsp(in1, in2, off1, off2, r2, ro, out_offset, out, act_min, act_max, n, 1, -1, 0);
+            else
+                tr_nn_add_sub_dsp(in1, in2, off1, off2, r2, ro, out_offset, out, act_min, act_max, n, 1, 1, 0);
+        }
+        else
+        {
+            const tr_nn_rq_t r1 = tr_nn_rq_init(mult1, shift1);
+            if (full)
+                tr_nn_add_sub_dsp(in2, in1, off2, off1, r1, ro, out_offset, out, act_min, act_max, n, sign2, 1, 1);
+            else if (subtract)
+                tr_nn_add_sub_dsp(in2, in1, off2, off1, r1, ro, out_offset, out, act_min, act_max, n, -1, 1, 0);
+            else
+                tr_nn_add_sub_dsp(in2, in1, off2, off1, r1, ro, out_offset, out, act_min, act_max, n, 1, 1, 0);
+        }
+        return;
+    }
+#endif
     if (left_shift >= 0 && left_shift <= 20 && TR_NN_FAST_OK(shift1) && TR_NN_FAST_OK(shift2) &&
         TR_NN_FAST_OK(out_shift))
     {
