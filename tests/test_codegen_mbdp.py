@@ -53,10 +53,12 @@ def _q31(x):
     return float_to_q31(np.clip(x, -1.0, 1.0))
 
 
-def _test_signals(fs, seconds=0.25):
+def _test_signals(fs, seconds=0.25, crossovers_hz=()):
     n = int(fs * seconds)
     rng = np.random.default_rng(7)
+    stress = {f"stress_{k}": v[:n] for k, v in signals.stress_set(fs, crossovers_hz, duration_s=seconds).items()}
     return {
+        **stress,
         "music": signals.music_like(seconds, fs, seed=1, peak_dbfs=-1.0),
         "sweep": signals.log_sweep(20.0, 20000.0, seconds, fs, peak_dbfs=-3.0),
         "bursts": signals.tone_bursts(100.0, seconds, fs, on_s=0.03, off_s=0.05),
@@ -105,7 +107,7 @@ def test_biquad_forms_follow_scipy(form):
 @pytest.mark.parametrize("which", ["echo", "hp3"])
 def test_fixed_and_c_host_bit_exact(which, echo, hp3):
     prof = echo if which == "echo" else hp3
-    for name, x in _test_signals(prof.sample_rate_hz).items():
+    for name, x in _test_signals(prof.sample_rate_hz, crossovers_hz=prof.crossovers_hz).items():
         xq = _q31(x)
         want = render_fixed_q31(prof, xq)
         assert np.array_equal(render_c_host_q31(prof, xq), want), name
@@ -189,7 +191,7 @@ def test_saturate_never_wrap_and_exact_ceiling(which, echo, hp3):
     flips sign against it where float is large) and |y| never exceeds the output limiter ceiling."""
     prof = echo if which == "echo" else hp3
     ceiling = 10 ** (prof.output_limiter.threshold_db / 20) * 2.0**31
-    for name, x in _test_signals(prof.sample_rate_hz).items():
+    for name, x in _test_signals(prof.sample_rate_hz, crossovers_hz=prof.crossovers_hz).items():
         xq = _q31(x)
         y = render_c_host_q31(prof, xq)
         assert np.max(np.abs(y)) <= ceiling, name
