@@ -214,27 +214,48 @@ def _check_q31(x) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
+class HostMbdp:
+    """One instance of the host-built module (ctypes): init on construction, reset(), process_*()."""
+
+    def __init__(self, profile: Profile, *, build_dir=None, precise: str = EF):
+        self.lib = ctypes.CDLL(str(build_host(profile, build_dir, precise=precise)))
+        self.lib.tr_host_instance_size.restype = ctypes.c_size_t
+        self.inst = ctypes.create_string_buffer(self.lib.tr_host_instance_size() + 16)
+        self.lib.tr_mbdp_init_q31(self.inst)
+
+    def reset(self) -> None:
+        self.lib.tr_mbdp_reset_q31(self.inst)
+
+    def _run(self, fn, x: np.ndarray, ctype, chunk: int | None) -> np.ndarray:
+        y = np.zeros_like(x)
+        step = max(1, len(x) if not chunk else int(chunk))
+        ptr = ctypes.POINTER(ctype)
+        for s in range(0, len(x), step):
+            xs, ys = x[s:s + step], y[s:s + step]
+            fn(self.inst, xs.ctypes.data_as(ptr), ys.ctypes.data_as(ptr), ctypes.c_size_t(len(xs)))
+        return y.astype(np.int64)
+
+    def process_q31(self, x_q31, chunk: int | None = None) -> np.ndarray:
+        return self._run(self.lib.tr_mbdp_process_q31, _check_q31(x_q31), ctypes.c_int32, chunk)
+
+    def process_q15(self, x_q15, chunk: int | None = None) -> np.ndarray:
+        a = np.asarray(x_q15)
+        if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer) or (a.size and (a.min() < -32768 or a.max() > 32767)):
+            raise InputError("expected a 1-D integer array of Q15 samples")
+        return self._run(self.lib.tr_mbdp_process_q15, np.ascontiguousarray(a, dtype=np.int16), ctypes.c_int16, chunk)
+
+
 def render_c_host_q31(profile: Profile, x_q31, *, chunk: int | None = None, build_dir=None,
                       precise: str = EF) -> np.ndarray:
-    """Run the generated C (host gcc, ctypes) over Q31 samples. chunk: samples per process call
-    (default: everything in one call); the result must not depend on it. precise: as generate_mbdp."""
-    lib = ctypes.CDLL(str(build_host(profile, build_dir, precise=precise)))
-    lib.tr_host_instance_size.restype = ctypes.c_size_t
-    inst = ctypes.create_string_buffer(lib.tr_host_instance_size() + 16)
-    lib.tr_mbdp_init_q31(inst)
-    x = _check_q31(x_q31)
-    y = np.zeros_like(x)
-    step = len(x) if not chunk else int(chunk)
-    i32p = ctypes.POINTER(ctypes.c_int32)
-    for s in range(0, len(x), max(step, 1)):
-        xs = x[s:s + step]
-        ys = y[s:s + step]
-        lib.tr_mbdp_process_q31(inst, xs.ctypes.data_as(i32p), ys.ctypes.data_as(i32p), ctypes.c_size_t(len(xs)))
-    return y.astype(np.int64)
+    """Run the generated C (host gcc, ctypes) over Q31 samples from a fresh instance. chunk: samples
+    per process call (default: everything in one call); the result must not depend on it."""
+    return HostMbdp(profile, build_dir=build_dir, precise=precise).process_q31(x_q31, chunk)
 
 
-def render_c_host_q15(profile: Profile, x_q15, **kw) -> np.ndarray:
-    return q31_to_q15(render_c_host_q31(profile, q15_to_q31(np.asarray(x_q15)), **kw))
+def render_c_host_q15(profile: Profile, x_q15, *, chunk: int | None = None, build_dir=None,
+                      precise: str = EF) -> np.ndarray:
+    """As render_c_host_q31 through the module's own tr_mbdp_process_q15."""
+    return HostMbdp(profile, build_dir=build_dir, precise=precise).process_q15(x_q15, chunk)
 
 
 def run_sanitized(profile: Profile, x_q31, chunk: int = 64, build_dir=None) -> np.ndarray:

@@ -15,7 +15,7 @@ import pytest
 from scipy import signal
 
 from codegen.fixedpoint import float_to_q31, q15_to_q31, q31_to_float, q31_to_q15
-from codegen.mbdp import TARGETS, generate_mbdp, render_c_host_q15, render_c_host_q31, run_sanitized
+from codegen.mbdp import TARGETS, HostMbdp, generate_mbdp, render_c_host_q15, render_c_host_q31, run_sanitized
 from codegen.mbdp_fixed import (EF, HIGH, STD, _biquad_ef, _biquad_high, _biquad_std, exp2_q27, log2_q24,
                                 plan_mbdp, quantize_section, render_fixed_q15, render_fixed_q31)
 from designer import signals
@@ -141,6 +141,15 @@ def test_q15_wrappers(echo):
     want = q31_to_q15(render_fixed_q31(echo, q15_to_q31(x16)))
     assert np.array_equal(render_fixed_q15(echo, x16), want)
     assert np.array_equal(render_c_host_q15(echo, x16), want)
+    assert np.array_equal(render_c_host_q15(echo, x16, chunk=77), want)
+
+
+def test_reset_restores_initial_state(echo):
+    x = _q31(signals.music_like(0.1, FS, seed=9, peak_dbfs=0.0))
+    host = HostMbdp(echo)
+    first = host.process_q31(x, chunk=100)
+    host.reset()
+    assert np.array_equal(host.process_q31(x), first)
 
 
 def test_sanitizers_clean(echo, hp3):
