@@ -8,6 +8,27 @@
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
 
+#if defined(TR_NN_DSP) && !defined(TR_NN_MVE)
+/* tr_nn_rq_small inlined with the doubled product (2 * |prod| < 2^17) and the output offset folded
+ * into the rounding constant (out_shift in [-21, 0]: |2y| < 2^17, |offset| * 2^(e+1) <= 2^29). */
+static inline __attribute__((always_inline)) void mul_dsp(const int8_t *in1, const int8_t *in2, const int32_t off1,
+                                                          const int32_t off2, int8_t *out, const int32_t out_offset,
+                                                          const tr_nn_rq_t rq, const int32_t act_min,
+                                                          const int32_t act_max, const int32_t n,
+                                                          const int32_t full_range)
+{
+    const int32_t round_out = rq.half + out_offset * (1 << rq.exp1);
+    const int32_t off1d = off1 * 2;
+    for (int32_t i = 0; i < n; i++)
+    {
+        const int32_t prod2 = (off1d + in1[i] * 2) * (in2[i] + off2);
+        const int32_t y = tr_nn_smmulr(prod2, rq.mult);
+        const int32_t q = (y * 2 + round_out - (int32_t)((uint32_t)y >> 31)) >> rq.exp1;
+        out[i] = full_range ? (int8_t)__ssat(q, 8) : tr_nn_sat(q, act_min, act_max);
+    }
+}
+#endif
+
 arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
                                            const int8_t *input_2_vect,
                                            const int32_t input_1_offset,
@@ -34,6 +55,23 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
         vstrbq_p_s32(output + i, s, p);
     }
 #else
+#if defined(TR_NN_DSP)
+    if (out_shift <= 0 && out_shift >= -21)
+    {
+        const tr_nn_rq_t rq = tr_nn_rq_init(out_mult, out_shift);
+        if (out_activation_min == -128 && out_activation_max == 127)
+        {
+            mul_dsp(input_1_vect, input_2_vect, input_1_offset, input_2_offset, output, out_offset, rq, -128, 127,
+                    block_size, 1);
+        }
+        else
+        {
+            mul_dsp(input_1_vect, input_2_vect, input_1_offset, input_2_offset, output, out_offset, rq,
+                    out_activation_min, out_activation_max, block_size, 0);
+        }
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     const int32_t left = out_shift > 0 ? out_shift : 0;
     if (left <= 11 && out_shift >= -29)
     {

@@ -22,10 +22,22 @@ void tr_nn_lut_s8(const int8_t *in, const int8_t *table, int8_t *out, int32_t n)
         vstrbq_p_s8(out + i, vldrbq_gather_offset_z_s8(table, idx, p), p);
     }
 #else
-    const int8_t *centre = table + 128;
-    for (int32_t i = 0; i < n; i++)
+    const uint8_t *centre = (const uint8_t *)table + 128;
+    int32_t i = 0;
+#if defined(TR_NN_DSP)
+    /* 4 bytes per word load/store; each lane is sign-extended straight into the index */
+    for (; i + 4 <= n; i += 4)
     {
-        out[i] = centre[in[i]];
+        uint32_t w;
+        memcpy(&w, in + i, 4);
+        const uint32_t o = (uint32_t)centre[(int8_t)w] | ((uint32_t)centre[(int8_t)(w >> 8)] << 8) |
+                           ((uint32_t)centre[(int8_t)(w >> 16)] << 16) | ((uint32_t)centre[(int8_t)(w >> 24)] << 24);
+        memcpy(out + i, &o, 4);
+    }
+#endif
+    for (; i < n; i++)
+    {
+        out[i] = (int8_t)centre[in[i]];
     }
 #endif
 }
@@ -53,17 +65,24 @@ void tr_nn_requantize_s8(const int8_t *in, int8_t *out, int32_t n, int32_t in_zp
         vstrbq_p_s32(out + i, v, p);
     }
 #else
-    /* |in - in_zp| <= 255: with a left shift up to 20 the fast form applies (shift 0 after it) */
+#if defined(TR_NN_DSP)
+    /* |in - in_zp| <= 255: after a left shift up to 20 it is below 2^28, so tr_nn_rq_small applies
+     * with shift 0, inlined: the value enters doubled, and for e <= 21 the output zero point folds
+     * into the rounding constant (|2y| < 2^29, |out_zp| * 2^(e+1) <= 2^29). */
     const int32_t left = shift > 0 ? shift : 0;
-    if (left <= 20 && shift >= -29)
+    if (left <= 20 && shift >= -21)
     {
         const tr_nn_rq_t rq = tr_nn_rq_init(mult, shift - left);
+        const int32_t round_out = rq.half + out_zp * (1 << rq.exp1);
+        const int32_t scale2 = 1 << (left + 1), c = -in_zp * scale2;
         for (int32_t i = 0; i < n; i++)
         {
-            out[i] = tr_nn_sat(tr_nn_rq_small(rq, (in[i] - in_zp) * (1 << left)) + out_zp, -128, 127);
+            const int32_t y = tr_nn_smmulr(c + in[i] * scale2, mult);
+            out[i] = (int8_t)__ssat((y * 2 + round_out - (int32_t)((uint32_t)y >> 31)) >> rq.exp1, 8);
         }
         return;
     }
+#endif
     for (int32_t i = 0; i < n; i++)
     {
         out[i] = tr_nn_sat(tr_nn_requantize(in[i] - in_zp, mult, shift) + out_zp, -128, 127);
