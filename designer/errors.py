@@ -19,3 +19,18 @@ class InputError(TunerigError):
             where.append(f"field '{field}'")
         self.file, self.line, self.field = file, line, field
         super().__init__((", ".join(where) + ": " if where else "") + message)
+
+
+def read_toml(path, what: str) -> dict:
+    """Parse a TOML file; a missing file or a syntax error is an InputError naming the file (and,
+    from tomllib's message, the line and column)."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such {what} file", file=path)
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", file=path) from None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
 
 import numpy as np
 from dataclasses import asdict, dataclass, field, replace
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from designer.crossover import check_crossovers
 from designer.dynamics import CompressorParams, LimiterParams
-from designer.errors import InputError
+from designer.errors import InputError, read_toml
 
 FORMAT_VERSION = 1
 
@@ -213,14 +212,7 @@ def profile_from_dict(d: dict, path=None) -> Profile:
 
 
 def load_profile(path) -> Profile:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such profile file", file=path)
-    try:
-        d = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=path) from None
-    return profile_from_dict(d, path)
+    return profile_from_dict(read_toml(path, "profile"), Path(path))
 
 
 # ---------------------------------------------------------------- writing

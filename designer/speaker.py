@@ -7,11 +7,10 @@ more than 5 %, loading fails naming the parameters and the mismatch. Unknown key
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from designer.errors import InputError
+from designer.errors import InputError, read_toml
 
 RHO_KG_M3 = 1.184      # air density at 25 degC
 C_M_S = 346.1          # speed of sound at 25 degC
@@ -260,14 +259,7 @@ def speaker_from_dict(d: dict, path=None) -> Speaker:
 
 
 def load_speaker(path) -> Speaker:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such speaker file", file=path)
-    try:
-        d = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=path) from None
-    return speaker_from_dict(d, path)
+    return speaker_from_dict(read_toml(path, "speaker"), Path(path))
 
 
 # Below this the amplifier cannot make the speaker audible in a room (dB SPL at 1 m, midband).
