@@ -313,11 +313,37 @@ static inline __attribute__((always_inline)) void mve_4rows_body(const int8_t *x
     }
 }
 
-/* Out of line so that gcc keeps the 5 pointers and 4 sums in registers. */
-static __attribute__((noinline)) void mve_4rows(const int8_t *x, const int8_t *w0, const int8_t *w1, const int8_t *w2,
-                                                const int8_t *w3, int32_t cols, int32_t *acc)
+/*
+ * The same without row sums, as one tail-predicated low-overhead loop (DLSTP/LETP: the last
+ * iteration's inactive lanes load zero and are not accumulated): per 16 columns 5 VLDRB,
+ * 4 VMLADAVA and the LETP, with no separate tail step. Written in assembly because gcc 12 neither
+ * emits DLSTP/LETP from intrinsics nor keeps the 9 live registers out of the stack.
+ */
+static inline __attribute__((always_inline)) void mve_4rows(const int8_t *x, const int8_t *w0, const int8_t *w1,
+                                                           const int8_t *w2, const int8_t *w3, int32_t cols,
+                                                           int32_t *acc)
 {
-    mve_4rows_body(x, w0, w1, w2, w3, cols, acc, NULL, 0);
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    __asm__ volatile("dlstp.8  lr, %[n]\n"
+                     "1:\n\t"
+                     "vldrb.8  q0, [%[x]], #16\n\t"
+                     "vldrb.8  q1, [%[w0]], #16\n\t"
+                     "vmladava.s8 %[a0], q0, q1\n\t"
+                     "vldrb.8  q2, [%[w1]], #16\n\t"
+                     "vmladava.s8 %[a1], q0, q2\n\t"
+                     "vldrb.8  q3, [%[w2]], #16\n\t"
+                     "vmladava.s8 %[a2], q0, q3\n\t"
+                     "vldrb.8  q1, [%[w3]], #16\n\t"
+                     "vmladava.s8 %[a3], q0, q1\n\t"
+                     "letp     lr, 1b\n"
+                     : [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [a0] "+Te"(a0),
+                       [a1] "+Te"(a1), [a2] "+Te"(a2), [a3] "+Te"(a3)
+                     : [n] "r"(cols)
+                     : "q0", "q1", "q2", "q3", "lr", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 static __attribute__((noinline)) void mve_4rows_sums(const int8_t *x, const int8_t *w0, const int8_t *w1,
@@ -330,57 +356,103 @@ static __attribute__((noinline)) void mve_4rows_sums(const int8_t *x, const int8
 /* Rows whose sums the Helium path collects before requantising them 4 lanes at a time. */
 #define TR_NN_MVE_ROWS 64
 
-/* One step of mve_requantize: 4 sums (+ kernel sums, bias), requantised, offset, clamped, stored. */
+/* One step of mve_requantize: 4 sums (+ kernel sums, bias), requantised, offset, clamped, stored.
+ * The flags are compile-time constants in every caller. */
 static inline __attribute__((always_inline)) void mve_requantize_4(int32x4_t v, const int32_t *kernel_sum,
                                                                    const int32_t *bias, const int32_t *multipliers,
-                                                                   const int32_t *shifts, int32_t per_channel,
-                                                                   int32_t dst_offset, int32_t act_min,
-                                                                   int32_t act_max, int8_t *dst, mve_pred16_t p)
+                                                                   const int32_t *shifts, const int32_t pc,
+                                                                   const int32_t has_ks, const int32_t has_bias,
+                                                                   const int32_t mult0, const int32_t left0,
+                                                                   const int32x4_t neg0, const int32_t dst_offset,
+                                                                   const int32x4_t lo, const int32x4_t hi,
+                                                                   int8_t *dst, const mve_pred16_t p,
+                                                                   const int32_t tail)
 {
     const int32x4_t vzero = vdupq_n_s32(0);
-    if (kernel_sum != NULL)
+#define TR_NN_LD(ptr) (tail ? vldrwq_z_s32(ptr, p) : vldrwq_s32(ptr))
+    if (has_ks)
     {
-        v = vaddq_s32(v, vldrwq_z_s32(kernel_sum, p));
+        v = vaddq_s32(v, TR_NN_LD(kernel_sum));
     }
-    if (bias != NULL)
+    if (has_bias)
     {
-        v = vaddq_s32(v, vldrwq_z_s32(bias, p));
+        v = vaddq_s32(v, TR_NN_LD(bias));
     }
-    if (per_channel)
+    if (pc)
     {
-        const int32x4_t sh = vldrwq_z_s32(shifts, p);
+        const int32x4_t sh = TR_NN_LD(shifts);
         const int32x4_t neg = vminq_s32(sh, vzero);
         v = vshlq_s32(v, vmaxq_s32(sh, vzero));
-        v = vqrdmulhq_s32(v, vldrwq_z_s32(multipliers, p));
+        v = vqrdmulhq_s32(v, TR_NN_LD(multipliers));
         v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, neg), 31));
         v = vrshlq_s32(v, neg);
     }
     else
     {
-        v = tr_nn_requantize_x4(v, multipliers[0], shifts[0] > 0 ? shifts[0] : 0,
-                                vdupq_n_s32(shifts[0] < 0 ? shifts[0] : 0));
+        v = tr_nn_requantize_x4(v, mult0, left0, neg0);
     }
-    v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, dst_offset), vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
-    vstrbq_p_s32(dst, v, p);
+#undef TR_NN_LD
+    v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, dst_offset), lo), hi);
+    if (tail)
+    {
+        vstrbq_p_s32(dst, v, p);
+    }
+    else
+    {
+        vstrbq_s32(dst, v);
+    }
+}
+
+static inline __attribute__((always_inline)) void mve_requantize_loop(const int32_t *sums, const int32_t rows,
+                                                                      const int32_t *kernel_sum, const int32_t *bias,
+                                                                      const int32_t *multipliers,
+                                                                      const int32_t *shifts, const int32_t pc,
+                                                                      const int32_t has_ks, const int32_t has_bias,
+                                                                      const int32_t dst_offset, const int32_t act_min,
+                                                                      const int32_t act_max, int8_t *dst)
+{
+    const int32_t mult0 = multipliers[0], left0 = shifts[0] > 0 ? shifts[0] : 0;
+    const int32x4_t neg0 = vdupq_n_s32(shifts[0] < 0 ? shifts[0] : 0);
+    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
+    int32_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+    {
+        mve_requantize_4(vldrwq_s32(sums + r), kernel_sum + r, bias + r, multipliers + r, shifts + r, pc, has_ks,
+                         has_bias, mult0, left0, neg0, dst_offset, lo, hi, dst + r, 0, 0);
+    }
+    if (r < rows)
+    {
+        mve_requantize_4(vldrwq_s32(sums + r), kernel_sum + r, bias + r, multipliers + r, shifts + r, pc, has_ks,
+                         has_bias, mult0, left0, neg0, dst_offset, lo, hi, dst + r,
+                         vctp32q((uint32_t)(rows - r)), 1);
+    }
 }
 
 /*
  * dst[r] = clamp(requantize(sums[r] + kernel_sum[r] + bias[r]) + dst_offset) for r in [0, rows),
  * 4 lanes at a time (per-channel multipliers and shifts as vectors: the lane-wise form of
  * tr_nn_requantize_x4); kernel_sum/bias may be NULL. multipliers/shifts start at row 0 of the
- * block when per_channel.
+ * block when per_channel. One loop per combination, so none of them tests a flag per step.
  */
 static void mve_requantize(const int32_t *sums, int32_t rows, const int32_t *kernel_sum, const int32_t *bias,
                            const int32_t *multipliers, const int32_t *shifts, int32_t per_channel,
                            int32_t dst_offset, int32_t act_min, int32_t act_max, int8_t *dst)
 {
-    for (int32_t r = 0; r < rows; r += 4)
+#define TR_NN_RQ(pc, ks, b)                                                                                         \
+    mve_requantize_loop(sums, rows, kernel_sum, bias, multipliers, shifts, pc, ks, b, dst_offset, act_min, act_max, \
+                        dst)
+    switch ((per_channel ? 4 : 0) | (kernel_sum != NULL ? 2 : 0) | (bias != NULL ? 1 : 0))
     {
-        const int32_t k = per_channel ? r : 0;
-        mve_requantize_4(vldrwq_s32(sums + r), kernel_sum != NULL ? kernel_sum + r : NULL,
-                         bias != NULL ? bias + r : NULL, multipliers + k, shifts + k, per_channel, dst_offset,
-                         act_min, act_max, dst + r, vctp32q((uint32_t)(rows - r)));
+    case 7: TR_NN_RQ(1, 1, 1); break;
+    case 6: TR_NN_RQ(1, 1, 0); break;
+    case 5: TR_NN_RQ(1, 0, 1); break;
+    case 4: TR_NN_RQ(1, 0, 0); break;
+    case 3: TR_NN_RQ(0, 1, 1); break;
+    case 2: TR_NN_RQ(0, 1, 0); break;
+    case 1: TR_NN_RQ(0, 0, 1); break;
+    default: TR_NN_RQ(0, 0, 0); break;
     }
+#undef TR_NN_RQ
 }
 #endif
 
@@ -409,7 +481,15 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
     {
         const int32_t rows = rhs_rows - row < TR_NN_MVE_ROWS ? rhs_rows - row : TR_NN_MVE_ROWS;
         const int8_t *w = rhs + row * rhs_cols;
-        for (int32_t r = 0; r < rows; r += 4, w += 4 * rhs_cols)
+        int32_t r = 0;
+        if (kernel_sum != NULL)
+        {
+            for (; r + 4 <= rows; r += 4, w += 4 * rhs_cols)
+            {
+                mve_4rows(lhs, w, w + rhs_cols, w + 2 * rhs_cols, w + 3 * rhs_cols, rhs_cols, sums + r);
+            }
+        }
+        for (; r < rows; r += 4, w += 4 * rhs_cols)
         {
             const int32_t left = rows - r;
             const int8_t *w1 = left > 1 ? w + rhs_cols : w, *w2 = left > 2 ? w + 2 * rhs_cols : w;
