@@ -39,18 +39,27 @@ class QemuBoard:
         qemu = shutil.which("qemu-system-arm")
         if qemu is None:
             raise TunerigError("qemu-system-arm not found on PATH: run `make setup`")
-        self.port = port or free_tcp_port()
         self._tmp = tempfile.TemporaryDirectory(prefix="tunerig-qemu-")
         self.qmp_path = Path(self._tmp.name) / "qmp.sock"
         self.log_path = Path(self._tmp.name) / "qemu.log"
-        self.cmd = [
-            qemu, "-M", self.board.qemu_machine, "-kernel", str(self.elf), "-nographic", "-monitor", "none",
-            "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
-            "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-        ] + (["-icount", "shift=0"] if icount else [])
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
-        self._wait_listening()
+        # A free port can be taken by someone else before QEMU binds it: then try another one.
+        for attempt in range(1 if port else 3):
+            self.port = port or free_tcp_port()
+            self.cmd = [
+                qemu, "-M", self.board.qemu_machine, "-kernel", str(self.elf), "-nographic", "-monitor", "none",
+                "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
+                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+            ] + (["-icount", "shift=0"] if icount else [])
+            self._log = open(self.log_path, "wb")
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+            try:
+                self._wait_listening()
+                return
+            except TunerigError:
+                self._log.close()
+                if "in use" not in self.log_tail() or attempt == 2 or port:
+                    self._tmp.cleanup()
+                    raise
 
     @property
     def url(self) -> str:

@@ -23,7 +23,8 @@ SPEAKER = ROOT / "examples" / "ns3-sealed-0.5l.toml"
 def test_hil_run_end_to_end(tmp_path, capsys):
     junit, report = tmp_path / "junit.xml", tmp_path / "report"
     rc = main(["hil", "run", "--board", "mps2-an386", "--profile", str(PROFILE), "--speaker", str(SPEAKER),
-               "--duration-s", "0.01", "--junit", str(junit), "--report", str(report), "--build-dir", str(tmp_path / "b")])
+               "--duration-s", "0.01", "--junit", str(junit), "--report", str(report), "--build-dir", str(tmp_path / "b"),
+               "--faults", "drop=1e-4,corrupt=1e-4,duplicate=1e-4", "--seed", "3"])
     out = capsys.readouterr().out
     assert rc == 0, out
     suite = ET.parse(junit).getroot()
@@ -32,6 +33,9 @@ def test_hil_run_end_to_end(tmp_path, capsys):
     assert suite.get("failures") == "0" and int(suite.get("tests")) > 40
     assert (report / "index.html").is_file() and (report / "cost.png").stat().st_size > 1000
     assert re.search(r"HIL mps2-an386: (\d+)/\1 checks passed", out)
+    # The run went through the fault proxy: the link recovered and every vector is still exact.
+    exact = [c for c in suite.iter("testcase") if c.get("classname").endswith(".exact")]
+    assert len(exact) >= 12 and all(c.find("failure") is None for c in exact)
 
 
 @pytest.mark.qemu
@@ -61,6 +65,15 @@ def test_board_start_prints_url_and_stops(standin_elf):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_faults_option_is_checked():
+    from hil.cli import _parse_faults
+    assert _parse_faults("drop=1e-4,delay=0.1").drop == 1e-4
+    with pytest.raises(TunerigError, match="unknown fault 'jitter'"):
+        _parse_faults("jitter=1")
+    with pytest.raises(TunerigError, match="needs a number"):
+        _parse_faults("drop=lots")
 
 
 def test_build_rejects_bad_board(tmp_path):
