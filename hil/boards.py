@@ -46,6 +46,8 @@ class Board:
     pyocd_target: str | None = None
     clock_enables: tuple = field(default_factory=tuple)   # ((register address, bit), ...)
     uart_pins: tuple = field(default_factory=tuple)       # ((gpio base, pin, alternate function), ...)
+    iwdg_base: int | None = None          # STM32 independent watchdog (real boards), None: software only
+    reset_flags_reg: int | None = None    # RCC_CSR on STM32
 
     @property
     def emulated(self) -> bool:
@@ -133,6 +135,12 @@ def load_board(name: str, boards_dir: Path | None = None) -> Board:
          _get(p, "af", int, path, f"uart.pins[{i}]."))
         for i, p in enumerate(uart.get("pins", []))
     )
+    wdg = data.get("watchdog")
+    iwdg = flags = None
+    if wdg is not None:
+        _get(wdg, "kind", str, path, "watchdog.", ("stm32-iwdg",))
+        iwdg = _get(wdg, "base", int, path, "watchdog.")
+        flags = _get(wdg, "reset_flags", int, path, "watchdog.")
     return Board(
         name=_get(data, "name", str, path, "", (name,)),
         description=_get(data, "description", str, path, ""),
@@ -157,4 +165,6 @@ def load_board(name: str, boards_dir: Path | None = None) -> Board:
         pyocd_target=target,
         clock_enables=enables,
         uart_pins=pins,
+        iwdg_base=iwdg,
+        reset_flags_reg=flags,
     )

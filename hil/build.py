@@ -60,8 +60,10 @@ def board_config_header(board: Board) -> str:
         "#define TR_BOARD_CLOCK_ENABLES {" + ", ".join(f"{{0x{r:08X}u, {b}u}}" for r, b in board.clock_enables) + "}",
         f"#define TR_BOARD_N_PINS {len(board.uart_pins)}",
         "#define TR_BOARD_PINS {" + ", ".join(f"{{0x{g:08X}u, {p}u, {a}u}}" for g, p, a in board.uart_pins) + "}",
-        "#endif", "",
     ]
+    if board.iwdg_base is not None:
+        lines += [f"#define TR_IWDG_BASE 0x{board.iwdg_base:08X}u", f"#define TR_RCC_CSR 0x{board.reset_flags_reg:08X}u"]
+    lines += ["#endif", ""]
     return "\n".join(lines)
 
 

@@ -46,6 +46,9 @@ def test_config_header_lists_pins_for_real_boards():
     h = board_config_header(load_board("stm32f746g-disco"))
     assert "#define TR_BOARD_N_PINS 2" in h and "0x40020400u, 7u, 7u" in h
     assert "#define TR_BOARD_N_PINS 0" in board_config_header(load_board("mps2-an386"))
+    # Real STM32 boards get the independent watchdog as a hardware backstop; emulated ones do not.
+    assert "#define TR_IWDG_BASE 0x40003000u" in board_config_header(load_board("nucleo-f446re"))
+    assert "TR_IWDG_BASE" not in board_config_header(load_board("netduinoplus2"))
 
 
 def _write_board(tmp_path: Path, text: str) -> Path:

@@ -92,6 +92,7 @@ def test_flash_emulated_board_explains(tmp_path):
 
 def test_flash_without_probe_is_a_clear_error(tmp_path):
     """Real pyOCD, real probe discovery: this machine has no debug probe attached."""
+    pytest.importorskip("pyocd")
     from hil.flash import flash
     elf = tmp_path / "fw.elf"
     elf.write_bytes(b"\x7fELF")
@@ -102,6 +103,7 @@ def test_flash_without_probe_is_a_clear_error(tmp_path):
 def test_flash_drives_pyocd(tmp_path, monkeypatch):
     """TEST DOUBLE at the probe boundary only: no real board can be reached here, so the pyOCD
     session is a fake; what is checked is what hil.flash asks pyOCD to do."""
+    pytest.importorskip("pyocd")
     import hil.flash as F
     calls = {}
 

@@ -1,7 +1,8 @@
 /* Hang detection: a software watchdog counted down by the SysTick interrupt. The main loop kicks
    it; a block that never returns stops the kicks, and the interrupt then reports a FAULT frame on
    the UART and resets the core. The reset reason survives the reset in .noinit RAM and the next
-   BOOT frame reports it. (On silicon an independent hardware watchdog can be added under this.) */
+   BOOT frame reports it. Boards with a hardware watchdog in board.toml ([watchdog], STM32 IWDG)
+   also run it as a backstop (~1 s), refreshed by the same kick. */
 #ifndef TR_WATCHDOG_H
 #define TR_WATCHDOG_H
 #include <stdint.h>

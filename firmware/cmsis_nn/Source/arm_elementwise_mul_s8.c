@@ -43,17 +43,37 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
 {
 #if defined(TR_NN_MVE)
     const int32x4_t ns = vdupq_n_s32(out_shift < 0 ? out_shift : 0);
+    const int32x4_t lo = vdupq_n_s32(out_activation_min), hi = vdupq_n_s32(out_activation_max);
     const int32_t left = out_shift > 0 ? out_shift : 0;
-    for (int32_t i = 0; i < block_size; i += 4)
+    int32_t i = 0;
+#define TR_NN_MUL_STEP(tail)                                                                                        \
+    do                                                                                                              \
+    {                                                                                                               \
+        const mve_pred16_t p = vctp32q((uint32_t)(block_size - i));                                                 \
+        const int32x4_t a = vaddq_n_s32(tail ? vldrbq_z_s32(input_1_vect + i, p) : vldrbq_s32(input_1_vect + i),    \
+                                        input_1_offset);                                                            \
+        const int32x4_t b = vaddq_n_s32(tail ? vldrbq_z_s32(input_2_vect + i, p) : vldrbq_s32(input_2_vect + i),    \
+                                        input_2_offset);                                                            \
+        int32x4_t s = tr_nn_requantize_x4(vmulq_s32(a, b), out_mult, left, ns);                                     \
+        s = vminq_s32(vmaxq_s32(vaddq_n_s32(s, out_offset), lo), hi);                                               \
+        if (tail)                                                                                                   \
+        {                                                                                                           \
+            vstrbq_p_s32(output + i, s, p);                                                                         \
+        }                                                                                                           \
+        else                                                                                                        \
+        {                                                                                                           \
+            vstrbq_s32(output + i, s);                                                                              \
+        }                                                                                                           \
+    } while (0)
+    for (; i + 4 <= block_size; i += 4)
     {
-        const mve_pred16_t p = vctp32q((uint32_t)(block_size - i));
-        const int32x4_t a = vaddq_n_s32(vldrbq_z_s32(input_1_vect + i, p), input_1_offset);
-        const int32x4_t b = vaddq_n_s32(vldrbq_z_s32(input_2_vect + i, p), input_2_offset);
-        int32x4_t s = tr_nn_requantize_x4(vmulq_s32(a, b), out_mult, left, ns);
-        s = vminq_s32(vmaxq_s32(vaddq_n_s32(s, out_offset), vdupq_n_s32(out_activation_min)),
-                      vdupq_n_s32(out_activation_max));
-        vstrbq_p_s32(output + i, s, p);
+        TR_NN_MUL_STEP(0);
     }
+    if (i < block_size)
+    {
+        TR_NN_MUL_STEP(1);
+    }
+#undef TR_NN_MUL_STEP
 #else
 #if defined(TR_NN_DSP)
     if (out_shift <= 0 && out_shift >= -21)

@@ -188,18 +188,50 @@ tr_nn_add_sub_s8(const int8_t *in1, const int8_t *in2, const int32_t off1, const
 #if defined(TR_NN_MVE)
     const int32x4_t ns1 = vdupq_n_s32(shift1 < 0 ? shift1 : 0), ns2 = vdupq_n_s32(shift2 < 0 ? shift2 : 0);
     const int32x4_t nso = vdupq_n_s32(out_shift < 0 ? out_shift : 0);
+    const int32x4_t lo_v = vdupq_n_s32(act_min), hi_v = vdupq_n_s32(act_max);
     const int32_t l1 = shift1 > 0 ? shift1 : 0, l2 = shift2 > 0 ? shift2 : 0, lo = out_shift > 0 ? out_shift : 0;
-    for (int32_t i = 0; i < n; i += 4)
+    /* TFLite's usual case (see tr_nn_add_sub_dsp): left_shift 20 and input 1 rescaled by exactly
+     * 0.5, i.e. (x + off1) * 2^19; input 2 is then the only one multiplied. */
+    const int32_t plain1 = left_shift == 20 && mult1 == (1 << 30) && shift1 == 0 && l2 == 0;
+    int32_t i = 0;
+#define TR_NN_ADD_SUB_STEP(tail)                                                                                    \
+    do                                                                                                              \
+    {                                                                                                               \
+        const mve_pred16_t p = vctp32q((uint32_t)(n - i));                                                          \
+        const int32x4_t x1 = tail ? vldrbq_z_s32(in1 + i, p) : vldrbq_s32(in1 + i);                                  \
+        const int32x4_t x2 = tail ? vldrbq_z_s32(in2 + i, p) : vldrbq_s32(in2 + i);                                  \
+        int32x4_t a, b;                                                                                             \
+        if (plain1)                                                                                                 \
+        {                                                                                                           \
+            a = vshlq_n_s32(vaddq_n_s32(x1, off1), 19);                                                             \
+            b = vqrdmulhq_n_s32(vshlq_n_s32(vaddq_n_s32(x2, off2), 20), mult2);                                      \
+            b = vrshlq_s32(vqaddq_s32(b, vshrq_n_s32(vandq_s32(b, ns2), 31)), ns2);                                  \
+        }                                                                                                           \
+        else                                                                                                        \
+        {                                                                                                           \
+            a = tr_nn_requantize_x4(vshlq_r_s32(vaddq_n_s32(x1, off1), left_shift), mult1, l1, ns1);                \
+            b = tr_nn_requantize_x4(vshlq_r_s32(vaddq_n_s32(x2, off2), left_shift), mult2, l2, ns2);                \
+        }                                                                                                           \
+        int32x4_t s = tr_nn_requantize_x4(subtract ? vsubq_s32(a, b) : vaddq_s32(a, b), out_mult, lo, nso);        \
+        s = vminq_s32(vmaxq_s32(vaddq_n_s32(s, out_offset), lo_v), hi_v);                                           \
+        if (tail)                                                                                                   \
+        {                                                                                                           \
+            vstrbq_p_s32(out + i, s, p);                                                                            \
+        }                                                                                                           \
+        else                                                                                                        \
+        {                                                                                                           \
+            vstrbq_s32(out + i, s);                                                                                 \
+        }                                                                                                           \
+    } while (0)
+    for (; i + 4 <= n; i += 4)
     {
-        const mve_pred16_t p = vctp32q((uint32_t)(n - i));
-        int32x4_t a = vshlq_r_s32(vaddq_n_s32(vldrbq_z_s32(in1 + i, p), off1), left_shift);
-        int32x4_t b = vshlq_r_s32(vaddq_n_s32(vldrbq_z_s32(in2 + i, p), off2), left_shift);
-        a = tr_nn_requantize_x4(a, mult1, l1, ns1);
-        b = tr_nn_requantize_x4(b, mult2, l2, ns2);
-        int32x4_t s = tr_nn_requantize_x4(subtract ? vsubq_s32(a, b) : vaddq_s32(a, b), out_mult, lo, nso);
-        s = vminq_s32(vmaxq_s32(vaddq_n_s32(s, out_offset), vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
-        vstrbq_p_s32(out + i, s, p);
+        TR_NN_ADD_SUB_STEP(0);
     }
+    if (i < n)
+    {
+        TR_NN_ADD_SUB_STEP(1);
+    }
+#undef TR_NN_ADD_SUB_STEP
 #else
 #if defined(TR_NN_DSP)
     const int32_t plain1 = mult1 == (1 << 30) && shift1 == 0, plain2 = mult2 == (1 << 30) && shift2 == 0;

@@ -56,13 +56,19 @@ void tr_nn_requantize_s8(const int8_t *in, int8_t *out, int32_t n, int32_t in_zp
 {
 #if defined(TR_NN_MVE)
     const int32x4_t ns = vdupq_n_s32(shift < 0 ? shift : 0);
+    const int32x4_t lo = vdupq_n_s32(-128), hi = vdupq_n_s32(127);
     const int32_t left = shift > 0 ? shift : 0;
-    for (int32_t i = 0; i < n; i += 4)
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+    {
+        const int32x4_t v = tr_nn_requantize_x4(vsubq_n_s32(vldrbq_s32(in + i), in_zp), mult, left, ns);
+        vstrbq_s32(out + i, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_zp), lo), hi));
+    }
+    if (i < n)
     {
         const mve_pred16_t p = vctp32q((uint32_t)(n - i));
-        int32x4_t v = tr_nn_requantize_x4(vsubq_n_s32(vldrbq_z_s32(in + i, p), in_zp), mult, left, ns);
-        v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_zp), vdupq_n_s32(-128)), vdupq_n_s32(127));
-        vstrbq_p_s32(out + i, v, p);
+        const int32x4_t v = tr_nn_requantize_x4(vsubq_n_s32(vldrbq_z_s32(in + i, p), in_zp), mult, left, ns);
+        vstrbq_p_s32(out + i, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_zp), lo), hi), p);
     }
 #else
 #if defined(TR_NN_DSP)
