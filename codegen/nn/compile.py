@@ -32,6 +32,7 @@ SUPPORTED_OPS = ("FULLY_CONNECTED", "ADD", "SUB", "MUL", "LOGISTIC", "TANH", "SP
                  "STRIDED_SLICE", "UNPACK", "PACK", "RESHAPE", "SQUEEZE", "EXPAND_DIMS",
                  "CONCATENATION", "QUANTIZE", "DEQUANTIZE")
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+SLICE_OPS = ("SPLIT", "SPLIT_V", "STRIDED_SLICE", "UNPACK")   # a contiguous slice becomes a view
 ARENA_ALIGN = 16
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "nn"
 
@@ -468,12 +469,19 @@ def compile_model(model_path, out_dir, name: str | None = None, state: list[str]
     em = _Emitter(model, name)
     for op in model.operators:
         _lower(model, em, op, None)
-    # 3. aliases (RESHAPE and friends), arena tensors
-    alias_of = {}
+    # 3. aliases, arena tensors. RESHAPE and friends view the same bytes; a slice (SPLIT,
+    #    STRIDED_SLICE, UNPACK) whose output is one contiguous run of its source is a view at a byte
+    #    offset (no copy). Tensors are written once, so the view stays valid while the source lives;
+    #    the plan extends the source's lifetime to the view's last use (uses map to the root).
+    alias_of, alias_off = {}, {}
     for st in em.steps:
+        if (st["op"] == "COPY" and st["what"] in SLICE_OPS and len(st["runs"]) == 1
+                and isinstance(st["src"], int) and not isinstance(st["src"], bool)):
+            st.update(alias=True, input=st["src"], offset=st["runs"][0][0])
         if st.get("alias"):
             src = st["input"]
             alias_of[st["out"]] = alias_of.get(src, src)
+            alias_off[st["out"]] = alias_off.get(src, 0) + st.get("offset", 0)
     produced = {st.get("dst", st.get("out")) for st in em.steps if not st.get("alias")}
     arena_tids = {t for t in produced if isinstance(t, int) and t >= 0}
     plan = plan_memory(model, [s for s in em.steps if not s.get("alias")], arena_tids, alias_of)
@@ -488,18 +496,21 @@ def compile_model(model_path, out_dir, name: str | None = None, state: list[str]
         if isinstance(tid, str):
             return tid
         r = alias_of.get(tid, tid)
+        off = alias_off.get(tid, 0)
         t = T[r]
         if r in state_in:
-            return f"state->s{state_in[r]}"
-        if r in in_args:
-            return f"in{in_args.index(r)}"
-        if T[r].is_const:
-            return em.const_tensor(r, "k")
-        if r in offsets:
+            base = f"state->s{state_in[r]}"
+        elif r in in_args:
+            base = f"in{in_args.index(r)}"
+        elif T[r].is_const:
+            base = em.const_tensor(r, "k")
+        elif r in offsets:
             if t.dtype == "float32":
                 return f"((float *)(void *)(s_arena + {offsets[r]}))"
-            return f"(s_arena + {offsets[r]})"
-        raise TunerigError(f"{model.path}: tensor '{t.name}' is read before any operator writes it")
+            return f"(s_arena + {offsets[r] + off})"
+        else:
+            raise TunerigError(f"{model.path}: tensor '{t.name}' is read before any operator writes it")
+        return f"({base} + {off})" if off else base
 
     for st in em.steps:
         for key in ("input", "a", "b", "src", "dst", "out"):
