@@ -77,12 +77,22 @@ def evaluate(data_dir, model_path=None, systems=SYSTEMS, max_files_per_snr: int 
                              disable=not progress):
             per_file[name] = sc
     noise_of = {it["stem"]: it["noise"] for it in items}
+    speech_of = {it["stem"]: ("real" if all(v.startswith("klettres") for v in it["voices"]) else "tts")
+                 for it in items}
+    groups = {}
+    for n, sc in per_file.items():
+        for key in (f"noise={noise_of[n]}", f"speech={speech_of[n]}"):
+            groups.setdefault(key, []).append(sc)
+    by_group = {k: {s: {m: float(np.nanmean([sc[s][m] for sc in v])) for m in METRICS} for s in systems}
+                for k, v in sorted(groups.items())}
+    by_group_n = {k: len(v) for k, v in groups.items()}
     table = {}
     for snr in sorted(by_snr):
         names = [n for n in per_file if n.startswith(f"snr{snr:02d}_")]
         table[snr] = {s: {m: float(np.nanmean([per_file[n][s][m] for n in names])) for m in METRICS} for s in systems}
     return {"systems": list(systems), "metrics": list(METRICS), "files": len(per_file),
-            "mean": {str(k): v for k, v in table.items()}, "per_file": per_file, "noise_of": noise_of}
+            "mean": {str(k): v for k, v in table.items()}, "by_group": by_group, "group_files": by_group_n,
+            "per_file": per_file, "noise_of": noise_of, "speech_of": speech_of}
 
 
 def format_table(res: dict) -> str:
@@ -94,6 +104,10 @@ def format_table(res: dict) -> str:
     for snr, row in res["mean"].items():
         for m in res["metrics"]:
             lines.append(f"{snr:>4} {m:>7} " + " ".join(f"{row[s][m]:8.3f}" for s in systems))
+    lines.append("")
+    lines.append(f"{'PESQ-WB by group (all SNRs)':<28}" + " ".join(f"{s:>8}" for s in systems))
+    for g, row in res.get("by_group", {}).items():
+        lines.append(f"{g + ' (' + str(res['group_files'][g]) + ')':<28}" + " ".join(f"{row[s]['pesq']:8.3f}" for s in systems))
     return "\n".join(lines)
 
 

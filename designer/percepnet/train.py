@@ -99,14 +99,24 @@ def train(cfg: dict, progress: bool = True) -> Path:
                   loss={"gains": gain_loss, "strengths": strength_loss}, loss_weights={"gains": 1.0, "strengths": 0.5})
 
     class Bar(keras.callbacks.Callback):
-        def __init__(self, total):
+        """One tqdm bar per epoch (batches), with the epoch count and the last validation loss."""
+
+        def __init__(self, steps):
             super().__init__()
-            self.bar = tqdm(total=total, desc="training", unit="batch", disable=not progress)
+            self.steps, self.bar, self.val = steps, None, float("nan")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}", unit="batch", disable=not progress)
 
         def on_train_batch_end(self, batch, logs=None):
             self.bar.update(1)
             if logs:
-                self.bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}")
+                self.bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val=f"{self.val:.4f}")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.val = (logs or {}).get("val_loss", float("nan"))
+            self.bar.set_postfix(loss=f"{(logs or {}).get('loss', 0):.4f}", val=f"{self.val:.4f}")
+            self.bar.close()
 
     class Budget(keras.callbacks.Callback):
         def __init__(self, minutes):
@@ -120,7 +130,7 @@ def train(cfg: dict, progress: bool = True) -> Path:
 
     bs = int(cfg["batch_size"])
     steps = int(np.ceil(len(xtr) / bs))
-    bar = Bar(steps * int(cfg["max_epochs"]))
+    bar = Bar(steps)
     ckpt = keras.callbacks.ModelCheckpoint(str(out / "best.weights.h5"), save_weights_only=True,
                                            save_best_only=True, monitor="val_loss")
     lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-4)
@@ -129,7 +139,6 @@ def train(cfg: dict, progress: bool = True) -> Path:
                      epochs=int(cfg["max_epochs"]), verbose=0, shuffle=True,
                      validation_data=(xva, {"gains": yva[..., :k], "strengths": yva[..., k:]}),
                      callbacks=[bar, Budget(float(cfg["minutes"])), ckpt, lr])
-    bar.bar.close()
     model.load_weights(str(out / "best.weights.h5"))
     train_s = time.time() - t0
 
