@@ -34,11 +34,27 @@ DEFAULT_BOARDS = ("mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547")
 CHUNK = 480
 
 
+def with_demo_guard(profile: Profile, speaker=REPO / "examples" / "ns3-vented-1.5l.toml", threshold: float = 0.5) -> Profile:
+    """The profile with its band-1 limiter opened to 0 dBFS and an excursion guard for `speaker`
+    (the designer's excursion filter in units of Xmax, as designer.fit builds it): a guard that
+    engages, for benches and tests of the side-chain."""
+    import dataclasses
+
+    from designer import physics
+    from designer.speaker import load_speaker
+    spk = load_speaker(speaker)
+    g = physics.excursion_sos(spk, profile.sample_rate_hz)
+    g[0, :3] *= spk.amplifier.v_at_full_scale / spk.driver.xmax
+    b0 = dataclasses.replace(profile.bands[0], limiter=dataclasses.replace(profile.bands[0].limiter, threshold_db=0.0))
+    return dataclasses.replace(profile, bands=(b0, *profile.bands[1:]), guard_threshold=threshold,
+                               guard_sos=tuple(tuple(float(v) for v in row) for row in g))
+
+
 def mac_floor(profile: Profile) -> int:
     """Multiply-accumulates per sample the design needs: 5 per biquad section, per band one for the
     power detector, one for the compressor gain and one for the limiter gain, one for the output limiter."""
     plan = plan_mbdp(profile)
-    sections = sum(len(c.sections) for c in plan.chains())
+    sections = sum(len(c.sections) for c in plan.chains() + ([plan.guard] if plan.guard else []))
     return 5 * sections + 3 * plan.n_bands + 1
 
 

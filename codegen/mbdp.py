@@ -20,7 +20,7 @@ import numpy as np
 
 from codegen.cmsis_dsp import CMSISDSP_VERSION, fetch_cmsis_dsp
 from codegen.fixedpoint import Q31_MAX, Q31_MIN, q15_to_q31, q31_to_q15
-from codegen.mbdp_fixed import EF, EXP2_POLY, HIGH, LOG2_POLY, STD, MbdpPlan, plan_mbdp
+from codegen.mbdp_fixed import EF, EF2, EXP2_POLY, HIGH, LOG2_POLY, STD, MbdpPlan, plan_mbdp
 from designer.errors import InputError, TunerigError
 from designer.profile import Profile
 
@@ -45,15 +45,16 @@ def _env() -> jinja2.Environment:
 
 def _groups(plan: MbdpPlan) -> list[dict]:
     out = []
-    for chain in plan.chains():
+    for chain in plan.chains() + ([plan.guard] if plan.guard else []):
         for j, (precision, secs) in enumerate(chain.groups()):
-            kind = {HIGH: "high", STD: "std", EF: "ef"}[precision]
-            impl = {HIGH: "arm_biquad_cas_df1_32x64_q31", STD: "arm_biquad_cascade_df1_q31", EF: "tr_biquad_ef_q31"}[precision]
+            kind = {HIGH: "high", STD: "std", EF: "ef", EF2: "ef2"}[precision]
+            impl = {HIGH: "arm_biquad_cas_df1_32x64_q31", STD: "arm_biquad_cascade_df1_q31", EF: "tr_biquad_ef_q31",
+                    EF2: "tr_biquad_ef2_q31"}[precision]
             out.append(dict(
                 name=f"{chain.name}_g{j}", chain=chain.name, stages=len(secs), sections=secs,
                 post_shift=secs[0].post_shift, precision=precision,
                 inst_type=f"tr_biquad_{kind}_inst", state_type="int64_t" if kind == "high" else "int32_t",
-                state_len=(5 if kind == "ef" else 4) * len(secs),
+                state_len={"ef": 5, "ef2": 6}.get(kind, 4) * len(secs),
                 init=f"tr_biquad_{kind}_init", run=f"tr_biquad_{kind}_q31",
                 comment=f"{chain.name}: {len(secs)} x {impl}",
             ))
@@ -102,6 +103,9 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         crossovers=" / ".join(f"{f:g}" for f in profile.crossovers_hz), block=plan.block,
         latency=profile.latency_samples, chunk=min(plan.block, 64), groups=groups, limiters=limiters,
         filter_steps=_filter_steps(plan, groups), log2_poly=LOG2_POLY, exp2_poly=EXP2_POLY,
+        guard=plan.guard is not None,
+        guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"
+                     for j, g in enumerate(x for x in groups if x["chain"] == "guard")],
         sum_fits=sum(lim.threshold for lim in plan.band_limiters) <= Q31_MAX,
         out_fits=(plan.out_limiter.threshold << plan.headroom) <= Q31_MAX,
     )

@@ -35,7 +35,9 @@ LIM_FRAC = 30         # Q2.30 limiter gain
 COEF_FRAC = 31        # Q1.31 smoothing coefficients
 POLY_FRAC = 30        # polynomial coefficients
 MIN_KNEE_LOG2 = 0.02  # knees narrower than this (0.06 dB) are treated as hard knees
-HIGH, STD, EF = "32x64", "q31", "q31ef"
+HIGH, STD, EF, EF2 = "32x64", "q31", "q31ef", "q31ef2"
+EF1_NOISE_LIMIT_DBFS = -168.0   # first-order error feedback noisier than this: second order
+COEF_ERROR_LIMIT_DB = -90.0     # largest band response error (vs float, full scale) a plan may have
 STD_NOISE_LIMIT_DBFS = -170.0   # a std (32-bit state) section may add at most this much error (bias incl.)
 
 
@@ -159,44 +161,41 @@ def quantize_section(sos_row, label: str, *, scale: float = 1.0, kind: str = "ge
     return q, s
 
 
-def _refine_pair(secs, fs_hz: float, radius: int = 2):
-    """Choose the feedback roundings of an LR4 pair so the quantised pair's response is closest to
-    the float pair's (max complex error over 5 Hz..0.49 fs): the two sections' pole errors can
-    cancel to first order, which plain rounding leaves to chance. Returns two (q, s, label)."""
-    (row0, kind, label0, sc0), (row1, _, label1, sc1) = secs
+def _refine(secs, fs_hz: float, radius: int = 2):
+    """Choose the feedback roundings of one or two sections jointly so the quantised response is
+    closest to the float one (max complex error over 5 Hz..0.49 fs): the sections' pole errors can
+    cancel to first order, which independent rounding leaves to chance. secs: (row, kind, label,
+    scale) per section. Returns one (q, s, label) per section."""
     f = np.geomspace(5.0, 0.49 * fs_hz, 600)
     z1 = np.exp(-2j * np.pi * f / fs_hz)
+
     def resp(b, a):
         return (b[0] + b[1] * z1 + b[2] * z1 ** 2) / (a[0] + a[1] * z1 + a[2] * z1 ** 2)
-    target = resp(row0[:3] * sc0, row0[3:]) * resp(row1[:3] * sc1, row1[3:])
-    cands = []
-    base0 = quantize_section(row0, label0, scale=sc0, kind=kind)
-    s = base0[1]
-    unit = 2 ** (31 - s)
-    for d1 in range(-radius, radius + 1):
-        for d2 in range(-radius, radius + 1):
-            qa1, qa2 = base0[0][3] + d1, base0[0][4] + d2
-            a1, a2 = -qa1 / unit, -qa2 / unit
-            row = np.array([row0[0], row0[1], row0[2], 1.0, a1, a2])
-            cands.append((d1, d2, row))
-    def make(row_f, row_q, sc, label):
-        return quantize_section(np.array([*row_f[:3], 1.0, row_q[4], row_q[5]]), label, scale=sc, kind=kind)
-    resp0, resp1, q0s, q1s = [], [], [], []
-    for _, _, row in cands:
-        try:
-            qa = make(row0, row, sc0, label0)
-            qb = make(row1, row, sc1, label1)
-        except InputError:
-            continue
-        # Re-quantising the exact grid point reproduces its feedback taps (round of an integer / unit).
-        q0s.append(qa)
-        q1s.append(qb)
-        resp0.append(resp(np.array(qa[0][:3]) / unit, [1.0, -qa[0][3] / unit, -qa[0][4] / unit]))
-        resp1.append(resp(np.array(qb[0][:3]) / unit, [1.0, -qb[0][3] / unit, -qb[0][4] / unit]))
-    r0, r1 = np.array(resp0), np.array(resp1)
+
+    target = np.ones(len(f), dtype=complex)
+    options = []
+    for row, kind, label, sc in secs:
+        target = target * resp(np.asarray(row[:3]) * sc, row[3:])
+        base, s = quantize_section(row, label, scale=sc, kind=kind)
+        unit = 2 ** (31 - s)
+        cand_q, cand_r = [], []
+        for d1 in range(-radius, radius + 1):
+            for d2 in range(-radius, radius + 1):
+                qa1, qa2 = base[3] + d1, base[4] + d2
+                try:
+                    q = quantize_section(np.array([*row[:3], 1.0, -qa1 / unit, -qa2 / unit]), label, scale=sc, kind=kind)
+                except InputError:
+                    continue
+                cand_q.append((*q, label))
+                cand_r.append(resp(np.array(q[0][:3]) / unit, [1.0, -q[0][3] / unit, -q[0][4] / unit]))
+        options.append((cand_q, np.array(cand_r)))
+    if len(options) == 1:
+        i = int(np.argmin(np.max(np.abs(options[0][1] - target[None, :]), axis=1)))
+        return [options[0][0][i]]
+    (q0, r0), (q1, r1) = options
     err = np.max(np.abs(r0[:, None, :] * r1[None, :, :] - target[None, None, :]), axis=2)
     i, j = np.unravel_index(np.argmin(err), err.shape)
-    return (*q0s[i], label0), (*q1s[j], label1)
+    return [q0[i], q1[j]]
 
 
 def _impulse_len(sections: list[tuple[tuple[int, ...], int]]) -> int:
@@ -260,6 +259,8 @@ class MbdpPlan:
     compressors: tuple[CompressorQ, ...]
     band_limiters: tuple[LimiterQ, ...]
     out_limiter: LimiterQ
+    guard: Chain | None = None       # excursion guard side-chain of the full-band limiter
+    guard_threshold: int = 0         # guard_threshold in the guard chain's integer output units
     notes: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -267,6 +268,7 @@ class MbdpPlan:
         return len(self.compressors)
 
     def chains(self) -> list[Chain]:
+        """The signal tree's chains (the guard side-chain is separate: plan.guard)."""
         return ([self.highpass] if self.highpass else []) + [c for pair in zip(self.lp, self.hp) for c in pair]
 
 
@@ -358,6 +360,43 @@ def _compressor_q(c: CompressorParams, p: Profile, headroom: int, power_shift: i
     return cq
 
 
+def _section_l1(row) -> float:
+    n = _impulse_len([((0, 0, 0, int(round(-row[4] * 2**30)), int(round(-row[5] * 2**30))), 1)])
+    imp = np.zeros(n)
+    imp[0] = 1.0
+    return float(np.sum(np.abs(signal.lfilter(row[:3], row[3:], imp))))
+
+
+def _guard_plan(p: Profile, headroom: int, precise: str) -> tuple[Chain | None, int]:
+    """Quantise the excursion guard (designer: sosfilt(guard_sos, total), limit |s| <= threshold).
+
+    Each section's feed-forward taps are divided by its own L1 gain (times 0.45 for the first), so
+    no prefix can exceed 0.45 of full scale for any input; the gains taken out move into the integer
+    threshold: |s| > thr  <=>  |s_int| > thr / K * 2^(31-H), K the product of the removed gains."""
+    if not p.guard_sos:
+        return None, 0
+    rows = np.array(p.guard_sos, dtype=np.float64)
+    secs, k_gain = [], 1.0
+    for j, row in enumerate(rows):
+        l1 = _section_l1(row)
+        if not np.isfinite(l1) or l1 <= 0:
+            raise InputError(f"section {j + 1} has no finite L1 gain", field="excursion_guard.sos")
+        scale = (0.45 if j == 0 else 0.999) / l1
+        k_gain /= scale
+        label = f"excursion guard section {j + 1}"
+        try:
+            (q, s, lab), = _refine([(row, "general", label, scale)], p.sample_rate_hz)
+        except InputError as exc:
+            raise InputError(str(exc), field="excursion_guard.sos") from None
+        secs.append(Section(coeffs=tuple(int(v) for v in q), post_shift=s,
+                            precision=_precision(q, s, headroom, precise), label=lab))
+    thr = int(math.floor(p.guard_threshold / k_gain * 2.0 ** (31 - headroom)))
+    if thr < 1 << 12:
+        raise InputError(f"the guard filter's gain ({k_gain:.3g} Xmax per full scale) leaves its threshold only "
+                         f"{thr} steps in Q31: too coarse", field="excursion_guard.threshold")
+    return Chain("guard", tuple(secs)), thr
+
+
 def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     """Quantise a profile. Every range and stability problem is an InputError naming the field.
 
@@ -393,10 +432,12 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         quant = {}
         for name, secs in sections.items():
             q = [(*quantize_section(row, label, scale=sc, kind=kind), label) for row, kind, label, sc in secs]
-            # An LR4 pair (two identical sections) gets its feedback rounding tuned jointly.
-            if name != "highpass":
-                pair = _refine_pair([secs[0], secs[1]], fs)
-                q[0], q[1] = pair[0], pair[1]
+            # An LR4 pair (two identical sections), and the high-pass (one or two sections), get their
+            # feedback roundings tuned jointly.
+            if name == "highpass":
+                q = _refine(secs, fs)
+            else:
+                q[0], q[1] = _refine(secs[:2], fs)
             quant[name] = q
         return quant
 
@@ -430,12 +471,39 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     else:
         raise InputError(f"the filter tree has an L1 gain of {worst * 2 ** headroom:.1f}: more than 8 bits of headroom needed")
 
+    # How far the quantised tree is from the float design: per band, the largest complex response
+    # error (5 Hz .. 0.45 fs, relative to full scale). Q2.30 poles cannot follow crossovers or
+    # high-passes very far below fs/1000: refuse those rather than generate a quietly wrong filter.
+    f = np.geomspace(5.0, 0.45 * fs, 800)
+    def resp(sections, scale=1.0):
+        h = np.ones(len(f), dtype=complex)
+        for q, s_, _ in sections:
+            h *= signal.sosfreqz(_as_sos(q, s_)[None, :], worN=f, fs=fs)[1]
+        return h * scale
+    hp_f = signal.sosfreqz(highpass_sos(p.highpass_hz, p.highpass_order, fs), worN=f, fs=fs)[1] if p.highpass_hz else 1.0
+    hp_q = resp(quant["highpass"]) if p.highpass_hz else 1.0
+    coef_err = []
+    up_f, up_q = hp_f, hp_q
+    for k in range(n_x + 1):
+        band_f = up_f * (signal.sosfreqz(xo.band_chain(k, compensated=True)[2 * k:], worN=f, fs=fs)[1] if k < n_x else 1.0)
+        band_q = up_q * (resp(quant[f"lp{k}"]) if k < n_x else 1.0)
+        coef_err.append(float(20 * np.log10(np.max(np.abs(band_q * 2.0 ** headroom - band_f)) + 1e-300)))
+        if k < n_x:
+            up_f = up_f * signal.sosfreqz(xo.hp_sos[k], worN=f, fs=fs)[1]
+            up_q = up_q * resp(quant[f"hp{k}"])
+    worst_band = int(np.argmax(coef_err))
+    if coef_err[worst_band] > COEF_ERROR_LIMIT_DB:
+        lowest = min([*p.crossovers_hz, *( [p.highpass_hz] if p.highpass_hz else [])])
+        raise InputError(f"band {worst_band + 1} differs from the float design by {coef_err[worst_band]:.0f} dB after "
+                         f"quantising its filters to Q2.30 (limit {COEF_ERROR_LIMIT_DB:.0f} dB): {lowest:g} Hz is too low a "
+                         f"frequency for {fs} Hz; use a lower sample rate or a higher frequency",
+                         field="crossover.frequencies_hz" if lowest in p.crossovers_hz else "highpass.frequency_hz")
+
     def chain(name: str) -> Chain:
         secs = []
         for q, s, label in quant[name]:
-            noise = std_noise_dbfs(q, s, headroom)
             secs.append(Section(coeffs=tuple(int(v) for v in q), post_shift=s,
-                                precision=STD if noise <= STD_NOISE_LIMIT_DBFS else precise, label=label))
+                                precision=_precision(q, s, headroom, precise), label=label))
         return Chain(name, tuple(secs))
 
     power_shift = max(0, math.ceil((math.log2(block) + 1) / 2))
@@ -449,6 +517,7 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     for k, c in enumerate(comps):
         if c.makeup + 0 >= (4 << 25) * 2:
             raise InputError("make-up gain out of range", field=f"band {k + 1}.compressor_makeup_db")
+    guard, guard_thr = _guard_plan(p, headroom, precise)
     plan = MbdpPlan(
         profile=p, block=block, headroom=headroom, power_shift=power_shift, level_offset=level_offset,
         highpass=chain("highpass") if p.highpass_hz is not None else None,
@@ -457,7 +526,8 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         band_limiters=tuple(_limiter_q(b.limiter, p.lookahead_blocks, p, headroom, f"band {k + 1}.limiter")
                             for k, b in enumerate(p.bands)),
         out_limiter=_limiter_q(p.output_limiter, p.output_lookahead_blocks, p, headroom, "output_limiter"),
-        notes={"worst_l1": worst * 2 ** headroom},
+        guard=guard, guard_threshold=guard_thr,
+        notes={"worst_l1": worst * 2 ** headroom, "coefficient_error_db": coef_err},
     )
     return plan
 
@@ -511,7 +581,42 @@ def _biquad_ef(x: list, q, s) -> list:
     return out
 
 
-_BIQUADS = {STD: _biquad_std, HIGH: _biquad_high, EF: _biquad_ef}
+def _biquad_ef2(x: list, q, s) -> list:
+    """tr_biquad_ef2_q31: DF1 with second-order error feedback: 2 e[n-1] - e[n-2] joins the
+    accumulator, so the truncation error is shaped by (1 - z^-1)^2 -- what high-Q sections near
+    z = 1 (a 4th-order high-pass at 60 Hz) need to stay near the Q31 noise floor."""
+    b0, b1, b2, a1, a2 = q
+    assert s == 1
+    x1 = x2 = y1 = y2 = e1 = e2 = 0
+    out = [0] * len(x)
+    for n, x0 in enumerate(x):
+        acc = 2 * e1 - e2 + b0 * x0 + b1 * x1 + b2 * x2 + a1 * y1 + a2 * y2
+        y0 = acc >> 30
+        e2, e1 = e1, acc - (y0 << 30)
+        out[n] = y0
+        x2, x1, y2, y1 = x1, x0, y1, y0
+    return out
+
+
+def ef1_noise_dbfs(q, s, headroom: int) -> float:
+    """Error a first-order error-feedback section adds: noise through (1 - z^-1) / A, in dBFS."""
+    sos = _as_sos(q, s)
+    n = _impulse_len([(q, s)])
+    imp = np.zeros(n)
+    imp[0] = 1.0
+    h = signal.lfilter([1.0, -1.0], sos[3:], imp)
+    return 20 * math.log10(math.sqrt(np.sum(h ** 2) / 12.0) * 2.0 ** (headroom - 31))
+
+
+def _precision(q, s, headroom: int, precise: str) -> str:
+    if std_noise_dbfs(q, s, headroom) <= STD_NOISE_LIMIT_DBFS:
+        return STD
+    if precise == EF and ef1_noise_dbfs(q, s, headroom) > EF1_NOISE_LIMIT_DBFS:
+        return EF2
+    return precise
+
+
+_BIQUADS = {STD: _biquad_std, HIGH: _biquad_high, EF: _biquad_ef, EF2: _biquad_ef2}
 
 
 def run_chain(x: list, chain: Chain) -> list:
@@ -552,12 +657,18 @@ def compress_fixed(x: np.ndarray, plan: MbdpPlan, c: CompressorQ) -> np.ndarray:
     return ((hi << 5) | ((p & 0xFFFFFFFF) >> GAIN_FRAC)).reshape(-1)
 
 
-def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ) -> np.ndarray:
+def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ, side: np.ndarray | None = None,
+                side_threshold: int = 0) -> np.ndarray:
+    """Look-ahead limiter; with a side-chain (the excursion guard) a block also needs
+    r <= side_threshold / max|side| (both integers, rounded down like the ceiling)."""
     block = plan.block
     one = 1 << LIM_FRAC
     k = lim.k
     peak = np.max(np.abs(x.reshape(-1, block)), axis=1)
     r = np.where(peak <= lim.threshold, one, (lim.threshold << LIM_FRAC) // np.maximum(peak, 1))
+    if side is not None:
+        speak = np.max(np.abs(side.reshape(-1, block)), axis=1)
+        r = np.minimum(r, np.where(speak <= side_threshold, one, (side_threshold << LIM_FRAC) // np.maximum(speak, 1)))
     padded = np.concatenate([np.full(k, one, dtype=np.int64), r])
     h = np.lib.stride_tricks.sliding_window_view(padded, k + 1).min(axis=1)
     idx = np.arange(-1, len(h), dtype=np.int64)
@@ -614,7 +725,8 @@ def render_fixed_q31(profile_or_plan, x_q31) -> np.ndarray:
     block = plan.block
     padded = np.concatenate([x, np.zeros((-n) % block, dtype=np.int64)])
     total = np.clip(render_bands_fixed(plan, padded).sum(axis=0), Q31_MIN, Q31_MAX)
-    y = limit_fixed(total, plan, plan.out_limiter)
+    side = np.array(run_chain(total.tolist(), plan.guard), dtype=np.int64) if plan.guard else None
+    y = limit_fixed(total, plan, plan.out_limiter, side, plan.guard_threshold)
     return np.clip(y << plan.headroom, Q31_MIN, Q31_MAX)[:n]
 
 

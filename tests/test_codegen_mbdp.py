@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from bench.mbdp import with_demo_guard
 from codegen.fixedpoint import float_to_q31, q15_to_q31, q31_to_float, q31_to_q15
 from codegen.mbdp import TARGETS, HostMbdp, generate_mbdp, render_c_host_q15, render_c_host_q31, run_sanitized
 from codegen.mbdp_fixed import (EF, HIGH, STD, _biquad_ef, _biquad_high, _biquad_std, exp2_q27, log2_q24,
@@ -47,6 +48,13 @@ def hp3(echo):
         "output_limiter": {"threshold_db": -1.0, "lookahead_ms": 2.0, "release_ms": 30.0},
     }
     return profile_from_dict(d)
+
+
+@pytest.fixture(scope="module")
+def guarded(echo):
+    """Echo tuning with the band-1 limiter opened up and an excursion guard built by the designer's
+    physics for the NS3 driver in a 1.5 L vented box (threshold 0.5 Xmax, so it engages)."""
+    return with_demo_guard(echo)
 
 
 def _q31(x):
@@ -104,9 +112,9 @@ def test_biquad_forms_follow_scipy(form):
 
 
 # ------------------------------------------------------------------ bit-exactness
-@pytest.mark.parametrize("which", ["echo", "hp3"])
-def test_fixed_and_c_host_bit_exact(which, echo, hp3):
-    prof = echo if which == "echo" else hp3
+@pytest.mark.parametrize("which", ["echo", "hp3", "guarded"])
+def test_fixed_and_c_host_bit_exact(which, echo, hp3, guarded):
+    prof = {"echo": echo, "hp3": hp3, "guarded": guarded}[which]
     for name, x in _test_signals(prof.sample_rate_hz, crossovers_hz=prof.crossovers_hz).items():
         xq = _q31(x)
         want = render_fixed_q31(prof, xq)
@@ -183,6 +191,18 @@ def test_snr_dynamics_working(echo):
 
 
 # ------------------------------------------------------------------ fixed-point guarantees
+def test_excursion_guard_engages_like_float(guarded, echo):
+    """40 Hz bursts: the guard pulls the output down (excursion predicted by scipy with the profile's
+    guard filter drops), and the fixed chain follows the float one to >= 90 dB."""
+    x = signals.tone_bursts(40.0, 1.0, FS)
+    y_guard = q31_to_float(render_c_host_q31(guarded, _q31(x)))
+    unguarded = dataclasses.replace(guarded, guard_sos=())
+    y_free = q31_to_float(render_c_host_q31(unguarded, _q31(x)))
+    exc = lambda y: np.max(np.abs(signal.sosfilt(np.array(guarded.guard_sos), y)))
+    assert exc(y_guard) < 0.8 * exc(y_free)
+    assert _snr_db(guarded, x) >= 90.0
+
+
 def test_silence_exact_after_signal(echo):
     """1 s of loud music then 10 s of digital silence: the last 9 s are exact zeros (no limit
     cycles, no DC creep) -- or at worst below -130 dBFS."""
@@ -194,11 +214,11 @@ def test_silence_exact_after_signal(echo):
     assert np.count_nonzero(render_c_host_q31(echo, np.zeros(FS, dtype=np.int64))) == 0
 
 
-@pytest.mark.parametrize("which", ["echo", "hp3"])
-def test_saturate_never_wrap_and_exact_ceiling(which, echo, hp3):
+@pytest.mark.parametrize("which", ["echo", "hp3", "guarded"])
+def test_saturate_never_wrap_and_exact_ceiling(which, echo, hp3, guarded):
     """Full-scale squares, impulses, DC and noise: no wrap (output stays close to float and never
     flips sign against it where float is large) and |y| never exceeds the output limiter ceiling."""
-    prof = echo if which == "echo" else hp3
+    prof = {"echo": echo, "hp3": hp3, "guarded": guarded}[which]
     ceiling = 10 ** (prof.output_limiter.threshold_db / 20) * 2.0**31
     for name, x in _test_signals(prof.sample_rate_hz, crossovers_hz=prof.crossovers_hz).items():
         xq = _q31(x)
@@ -233,6 +253,21 @@ def test_unstable_after_quantisation_fails():
     row = np.array([1e-9, 2e-9, 1e-9, 1.0, -2 * r * np.cos(theta), r * r])
     with pytest.raises(InputError, match="unstable"):
         quantize_section(row, "crossover 1 low-pass 1", kind="lp")
+
+
+def test_too_low_for_q30_fails_clearly(echo):
+    """A 20 Hz 4th-order high-pass at 192 kHz cannot be held in Q2.30 poles: refused, naming the field."""
+    bad = dataclasses.replace(echo, sample_rate_hz=192000, highpass_hz=20.0, highpass_order=4)
+    with pytest.raises(InputError, match="highpass.frequency_hz.*too low"):
+        plan_mbdp(bad)
+
+
+def test_designer_style_highpass_is_accurate(echo):
+    """The designer's protective 4th-order high-pass (60 Hz) stays within -100 dB of float."""
+    plan = plan_mbdp(dataclasses.replace(echo, highpass_hz=60.0, highpass_order=4))
+    assert max(plan.notes["coefficient_error_db"]) < -100.0
+    prof = dataclasses.replace(echo, highpass_hz=60.0, highpass_order=4)
+    assert _snr_db(prof, signals.music_like(1.0, FS, seed=11, peak_dbfs=-40.0)) >= 100.0
 
 
 def test_out_of_q_range_fails(echo, tmp_path):

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from bench.mbdp import bench_mbdp, mac_floor
+from bench.mbdp import bench_mbdp, mac_floor, with_demo_guard
 from designer.profile import load_profile
 
 pytestmark = [
@@ -16,9 +16,11 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
-def test_board_bit_exact_with_c_host(board, tmp_path):
+@pytest.mark.parametrize("board,guard", [("mps2-an386", True), ("mps3-an547", False)])
+def test_board_bit_exact_with_c_host(board, guard, tmp_path):
     prof = load_profile("examples/echo4-reference.toml")
+    if guard:
+        prof = with_demo_guard(prof)
     res = bench_mbdp(prof, [board], seconds=0.05, work_dir=tmp_path)
     r = res["boards"][board]
     assert r["bit_exact_with_c_host"]
