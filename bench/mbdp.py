@@ -22,8 +22,9 @@ import numpy as np
 from tqdm import tqdm
 
 from codegen.fixedpoint import float_to_q31
-from codegen.mbdp import CMSIS_DEFINES, TARGETS, generate_mbdp, render_c_host_q31
+from codegen.mbdp import CMSIS_DEFINES, TARGETS, generate_mbdp
 from codegen.mbdp_fixed import EF, HIGH, plan_mbdp
+from codegen.mbdp_host import render_c_host_q31
 from designer.errors import TunerigError
 from designer.profile import Profile, load_profile
 from designer.signals import music_like

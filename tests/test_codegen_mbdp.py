@@ -16,9 +16,10 @@ from scipy import signal
 
 from bench.mbdp import with_demo_guard
 from codegen.fixedpoint import float_to_q31, q15_to_q31, q31_to_float, q31_to_q15
-from codegen.mbdp import TARGETS, HostMbdp, generate_mbdp, render_c_host_q15, render_c_host_q31, run_sanitized
+from codegen.mbdp import TARGETS, generate_mbdp
 from codegen.mbdp_fixed import (EF, HIGH, STD, _biquad_ef, _biquad_high, _biquad_std, exp2_q27, log2_q24,
                                 plan_mbdp, quantize_section, render_fixed_q15, render_fixed_q31)
+from codegen.mbdp_host import HostMbdp, render_c_host_q15, render_c_host_q31, run_sanitized
 from designer import signals
 from designer.errors import InputError
 from designer.mbdp import render
