@@ -70,8 +70,28 @@ def _enhance(args):
     x = check_audio(x, fs, m.cfg, file=args.input)
     y = m.enhance(x, args.engine, postfilter=not args.no_postfilter)
     write_wav(args.output, y, fs, "float32" if args.float32 else "int16")
+    if args.plot:
+        _spectrogram_png(args.plot, fs, [("input", x), (f"enhanced ({args.engine})", y)])
     print(f"{args.output}: {len(y) / fs:.2f} s enhanced with the {args.engine} engine "
           f"(time-aligned; streaming delay {m.cfg.delay_len} samples = {1000 * m.cfg.delay_len / fs:g} ms)")
+
+
+def _spectrogram_png(path, fs, signals):
+    """Stacked spectrograms (dB) of the given (title, signal) pairs."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 2.6 * len(signals)), sharex=True)
+    for ax, (title, sig) in zip(np.atleast_1d(axes), signals):
+        ax.specgram(sig + 1e-9, NFFT=512, Fs=fs, noverlap=384, cmap="magma", vmin=-130, vmax=-20)
+        ax.set_title(title)
+        ax.set_ylabel("Hz")
+    np.atleast_1d(axes)[-1].set_xlabel("s")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _evaluate(args):
@@ -141,6 +161,7 @@ def register(subparsers) -> None:
     e.add_argument("--engine", choices=("float", "tflm"), default="tflm")
     e.add_argument("--no-postfilter", action="store_true")
     e.add_argument("--float32", action="store_true", help="write float32 instead of int16")
+    e.add_argument("--plot", help="write input/output spectrograms to this PNG")
     e.set_defaults(func=_enhance)
 
     v = sub.add_parser("evaluate", help="PESQ/STOI/SI-SDR table on the held-out test set")

@@ -366,7 +366,6 @@ class FrontEnd:
         Z = (1.0 - rb) * a.X + rb * (p_scale * a.P)
         ez = self.band_energy(Z)
         g = g * np.sqrt(ex / (ez + EPS))                  # gains are relative to the noisy band energy
-        g = np.minimum(g, 1.0 / np.maximum(np.sqrt(ez / (ex + EPS)), EPS))  # never louder than 1 on X
         if postfilter:
             g = envelope_postfilter(g, ez, c.postfilter_beta)
         Y = (g @ self.W) * Z
