@@ -80,7 +80,7 @@ def main(argv=None) -> int:
                     + ", ".join(BENCH_SPECS) + " or a test network (codegen/nn/models.py)")
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_nn")
+    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_nn", help="build directory")
     args = ap.parse_args(argv)
     from tqdm import tqdm
     from codegen.nn import models
@@ -95,7 +95,8 @@ def main(argv=None) -> int:
                 paths.append(models.cached_model(m, cache))
     else:
         paths = [models.cached_model(n, cache) for n in models.MODEL_SPECS]
-    rows = [bench_model(p, args.frames, args.work / p.stem) for p in tqdm(paths, desc="bench nn")]
+    work = args.work.resolve()   # QEMU runs in the build directory: paths must not be relative
+    rows = [bench_model(p, args.frames, work / p.stem) for p in tqdm(paths, desc="bench nn")]
     hdr = (f"{'model':34s} {'MACs':>7s} {'weights':>8s} {'arena':>6s} {'TFLM arena':>10s} "
            + " ".join(f"{b + ' instr/MAC':>22s} {'flash':>7s} {'RAM':>6s}" for b in BOARDS))
     print(hdr)
