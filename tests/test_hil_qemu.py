@@ -73,3 +73,8 @@ def test_firmware_fits_board(name, standin_elf):
     sizes = elf_sizes(standin_elf(name))
     assert 0 < sizes["text"] + sizes["data"] <= b.code_length
     assert sizes["data"] + sizes["bss"] <= b.ram_length
+    # Static memory only: nothing in the image can allocate.
+    import subprocess
+    symbols = subprocess.run(["arm-none-eabi-nm", str(standin_elf(name))], capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert not {"malloc", "_malloc_r", "_sbrk", "_sbrk_r", "free"} & set(symbols)
