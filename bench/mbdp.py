@@ -137,15 +137,30 @@ def parse_output(text: str) -> tuple[int, int, np.ndarray]:
 
 
 def module_size(objs: list[Path], elf: Path) -> tuple[int, int]:
-    """(flash bytes, RAM bytes) of the MBDP alone: text+data of its objects; data+bss plus the instance."""
-    out = _run(["arm-none-eabi-size", *map(str, objs)]).stdout.splitlines()[1:]
-    text = sum(int(line.split()[0]) for line in out)
-    data = sum(int(line.split()[1]) for line in out)
-    bss = sum(int(line.split()[2]) for line in out)
-    nm = _run(["arm-none-eabi-nm", "-S", str(elf)]).stdout
-    m = re.search(r"^[0-9a-f]+ ([0-9a-f]+) [bB] mbdp$", nm, re.M)
-    inst = int(m.group(1), 16) if m else 0
-    return text + data, data + bss + inst
+    """(flash bytes, RAM bytes) of the MBDP as linked: code and constants of the symbols its object
+    files define that survived --gc-sections, and its static data plus the instance (`mbdp`)."""
+    names = set()
+    for line in _run(["arm-none-eabi-nm", "--defined-only", *map(str, objs)]).stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "TtRrDdBb":
+            names.add(parts[2])
+    flash = ram = 0
+    for line in _run(["arm-none-eabi-nm", "-S", "--defined-only", str(elf)]).stdout.splitlines():
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        size, kind, name = int(parts[1], 16), parts[2], parts[3]
+        if name == "mbdp":
+            ram += size
+        elif name in names:
+            if kind in "TtRr":
+                flash += size
+            elif kind in "Dd":
+                flash += size
+                ram += size
+            elif kind in "Bb":
+                ram += size
+    return flash, ram
 
 
 # Extra runs that show what the biquad choice and Helium change: (board, label, precise, helium).
