@@ -439,6 +439,62 @@ static __attribute__((noinline)) void mve_4rows_sums(const int8_t *x, const int8
     mve_4rows_body(x, w0, w1, w2, w3, cols, acc, wsum, 1);
 }
 
+/* Arguments of mve_4rows_blocks. */
+typedef struct
+{
+    const int8_t *x;   /* input */
+    const int8_t *rhs; /* first row of the first block */
+    int32_t cols;      /* columns = distance between rows, >= 1 */
+    int32_t blocks;    /* number of 4-row blocks, >= 1 */
+    int32_t *sums;     /* 4 * blocks sums, written */
+} tr_nn_mve4_args;
+
+/*
+ * Consecutive blocks of 4 rows, each the DLSTP/LETP loop of mve_4rows, with the block loop in
+ * assembly too (gcc spends some 30 instructions per block on moving pointers through the stack):
+ * r0/r2/r4/r6 sums (VMLADAVA wants even registers), r1 input, r3/r5/r7/r8 rows, r9 columns,
+ * r10 blocks left, r11 output, r12 next block, lr loop count.
+ */
+__attribute__((naked, noinline)) static void mve_4rows_blocks(const tr_nn_mve4_args *args __attribute__((unused)))
+{
+    __asm__ volatile("push   {r4-r11, lr}\n\t"
+                     "sub    sp, sp, #8\n\t"
+                     "ldr    r1, [r0, #0]\n\t"
+                     "str    r1, [sp, #0]\n\t"
+                     "ldr    r12, [r0, #4]\n\t"
+                     "ldr    r9, [r0, #8]\n\t"
+                     "ldr    r10, [r0, #12]\n\t"
+                     "ldr    r11, [r0, #16]\n"
+                     "2:\n\t"
+                     "ldr    r1, [sp, #0]\n\t"
+                     "mov    r3, r12\n\t"
+                     "add    r5, r3, r9\n\t"
+                     "add    r7, r5, r9\n\t"
+                     "add    r8, r7, r9\n\t"
+                     "add    r12, r8, r9\n\t"
+                     "movs   r0, #0\n\t"
+                     "movs   r2, #0\n\t"
+                     "movs   r4, #0\n\t"
+                     "movs   r6, #0\n\t"
+                     "dlstp.8 lr, r9\n"
+                     "1:\n\t"
+                     "vldrb.8 q0, [r1], #16\n\t"
+                     "vldrb.8 q1, [r3], #16\n\t"
+                     "vmladava.s8 r0, q0, q1\n\t"
+                     "vldrb.8 q2, [r5], #16\n\t"
+                     "vmladava.s8 r2, q0, q2\n\t"
+                     "vldrb.8 q3, [r7], #16\n\t"
+                     "vmladava.s8 r4, q0, q3\n\t"
+                     "vldrb.8 q1, [r8], #16\n\t"
+                     "vmladava.s8 r6, q0, q1\n\t"
+                     "letp   lr, 1b\n\t"
+                     "stmia  r11!, {r0, r2, r4, r6}\n\t"
+                     "subs   r10, r10, #1\n\t"
+                     "bne    2b\n\t"
+                     "add    sp, sp, #8\n\t"
+                     "pop    {r4-r11, pc}\n");
+}
+
 /* Rows whose sums the Helium path collects before requantising them 4 lanes at a time. */
 #define TR_NN_MVE_ROWS 64
 
@@ -568,12 +624,12 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
         const int32_t rows = rhs_rows - row < TR_NN_MVE_ROWS ? rhs_rows - row : TR_NN_MVE_ROWS;
         const int8_t *w = rhs + row * rhs_cols;
         int32_t r = 0;
-        if (kernel_sum != NULL)
+        if (kernel_sum != NULL && rows >= 4 && rhs_cols > 0)
         {
-            for (; r + 4 <= rows; r += 4, w += 4 * rhs_cols)
-            {
-                mve_4rows(lhs, w, w + rhs_cols, w + 2 * rhs_cols, w + 3 * rhs_cols, rhs_cols, sums + r);
-            }
+            const tr_nn_mve4_args args = {lhs, w, rhs_cols, rows >> 2, sums};
+            mve_4rows_blocks(&args);
+            r = rows & ~3;
+            w += r * rhs_cols;
         }
         for (; r < rows; r += 4, w += 4 * rhs_cols)
         {
