@@ -53,6 +53,22 @@ LOG2_POLY = _fit_poly(lambda t: np.log2(1.0 + t), 7, POLY_FRAC)     # log2(1+f),
 EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 5, POLY_FRAC)           # 2^f, f in [0,1): rel err < 2e-7
 
 
+def _check_horner(poly, frac: int) -> None:
+    """The C keeps Horner partial sums in int32: prove it over the whole fraction range."""
+    f = np.arange(0, 1 << frac, max(1, (1 << frac) >> 14), dtype=np.int64)
+    f = np.concatenate([f, [(1 << frac) - 1]])
+    p = np.full_like(f, poly[-1])
+    worst = abs(poly[-1])
+    for c in poly[-2::-1]:
+        p = c + ((p * f) >> frac)
+        worst = max(worst, int(np.abs(p).max()))
+    assert worst < 2**31, "polynomial partial sums overflow int32"
+
+
+_check_horner(LOG2_POLY, 30)
+_check_horner(EXP2_POLY, 25)
+
+
 def log2_q24(v: int) -> int:
     """log2 of an integer 1 <= v < 2^63, in Q7.24. Normalise to [1,2), polynomial on the fraction."""
     n = v.bit_length() - 1
