@@ -20,9 +20,10 @@ extern "C" {
 /**
  * s8 fully connected layer, per-tensor requantisation.
  * ctx          ctx->buf: optional int32 kernel sums, one per output row, each equal to
- *              input_offset * sum(filter row) (bias NOT included); required on Helium.
- *              Size from arm_fully_connected_s8_get_buffer_size(). NULL/0: computed on the fly
- *              (portable and DSP paths only).
+ *              input_offset * sum(filter row) (bias NOT included); Helium uses them (without
+ *              them it sums the rows itself, slower); the DSP and portable paths ignore them.
+ *              Size from arm_fully_connected_s8_get_buffer_size(). The DSP path uses about
+ *              1.3 KB of stack (widened input and row sums).
  * fc_params    input_offset in [-127, 128], filter_offset 0, output_offset in [-128, 127].
  * input_dims   n = batches; input is [n, filter_dims->n].
  * filter_dims  n = accumulation depth (columns); filter is [output_dims->c, filter_dims->n].

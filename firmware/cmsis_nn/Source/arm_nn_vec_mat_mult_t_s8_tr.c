@@ -2,15 +2,20 @@
  * The int8 matrix-vector product behind both fully connected kernels.
  *
  * acc[r] = bias[r] + sum_c (lhs[c] + lhs_offset) * rhs[r][c], then TFLite requantisation
- * (arm_nn_requantize), + dst_offset, clamp. Integer arithmetic is exact, so the three code paths
- * below give identical results; they differ only in speed:
+ * (tr_nn_math.h), + dst_offset, clamp. Integer arithmetic is exact, so the three code paths below
+ * give identical results (python -m codegen.nn.kernel_check cross-checks them); they differ only
+ * in speed (instructions per MAC in the inner loops, QEMU -icount):
  *  - portable C;
- *  - ARM_MATH_DSP: 4 rows at a time, 4 columns per step; inputs are widened to int16 pairs with
- *    the offset added once (SXTB16 + SADD16) and shared by the 4 rows, weights widened with SXTB16,
- *    two SMLAD per row per 4 columns;
- *  - ARM_MATH_MVEI (Helium): 16 columns per VMLADAVA with tail predication; the input offset is
- *    applied through kernel_sum (input_offset * row sum), precomputed by the caller or computed
- *    here with VADDVA.
+ *  - ARM_MATH_DSP (Cortex-M4/M7/M33): the input, plus its offset, is widened once per call into a
+ *    stack buffer of int16 pairs in SMLAD lane order (so no kernel sums are needed); blocks of 6
+ *    rows (4 for the last rows) share each input load, weights are widened with SXTB16 (1.33
+ *    instructions per MAC: SXTB16 + SMLAD alone are 1.0, the floor for int8 x int8 on this ISA);
+ *    the int32 sums of up to 64 rows are then requantised with the 32-bit SMMULR form.
+ *    Stack: about 1.3 KB (TR_NN_DSP_COLS / 2 + 1 words of input, TR_NN_DSP_ROWS sums).
+ *  - ARM_MATH_MVEI (Helium, Cortex-M55): blocks of 4 rows, 16 columns per VMLADAVA in one
+ *    tail-predicated DLSTP/LETP loop (0.16 instructions per MAC); the input offset comes in
+ *    through kernel_sum (input_offset * row sum, precomputed by the generator, or computed here
+ *    with VADDVA when NULL); sums requantised 4 lanes at a time (VQRDMULH/VRSHL).
  */
 #include <string.h>
 
