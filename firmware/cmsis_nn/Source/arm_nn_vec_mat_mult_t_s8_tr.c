@@ -296,10 +296,11 @@ static inline __attribute__((always_inline)) void dsp_requantize_loop(const int3
                                                                        const int32_t full, int32_t dst_offset,
                                                                        int32_t act_min, int32_t act_max, int8_t *dst)
 {
+    const int32_t m0 = multipliers[0], sh0 = shifts[0]; /* read once: the int8 stores may alias them */
     for (int32_t r = 0; r < rows; r++)
     {
         const int32_t v = sums[r];
-        const int32_t m = multipliers[pc ? r : 0], sh = shifts[pc ? r : 0];
+        const int32_t m = pc ? multipliers[r] : m0, sh = pc ? shifts[r] : sh0;
         int32_t q;
         if (TR_NN_FAST_OK(sh) && TR_NN_SMALL(v))
         {
