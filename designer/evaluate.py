@@ -496,7 +496,9 @@ def claims(result: dict) -> dict:
         deficit = ours["bass_db"][-1] - base["bass_db"][-1]
         exceeds = max(base["peak_excursion_mm"]) > xmax
         c[b] = {"max_excursion_mm": max(base["peak_excursion_mm"]), "exceeds_xmax": exceeds,
-                "bass_deficit_at_top_db": round(deficit, 2), "loudness_deficit_at_top_db":
+                "bass_deficit_at_top_db": round(deficit, 2),
+                "bass_deficit_max_db": round(max(o - q for o, q in zip(ours["bass_db"], base["bass_db"])), 2),
+                "loudness_deficit_at_top_db":
                 round(ours["loudness_dba"][-1] - base["loudness_dba"][-1], 2),
                 "exceeds_xmax_or_gives_up_3db_bass": bool(exceeds or deficit >= 3.0)}
         c[b]["exceeds_xmax"] = bool(exceeds)
@@ -583,7 +585,10 @@ def plot_report(result: dict, out_dir, fs_hz: float | None = None) -> list[Path]
                     label=f"{name}, music, linear speaker")
     ax.set(xlabel="volume (dB input gain)", ylabel="ERLE (dB)", title="Speex MDF echo cancellation vs volume")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "echo canceller not run (--no-aec)", ha="center", transform=ax.transAxes)
     save(fig, "erle.png")
 
     fig, axs = plt.subplots(1, 3, figsize=(13, 4))

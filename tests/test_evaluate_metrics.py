@@ -83,14 +83,53 @@ def test_speex_wrapper_rejects_bad_buffers():
         evaluate.speex_aec(np.zeros(320, dtype=np.int16), np.zeros(160, dtype=np.int16))
 
 
-def test_evaluate_rejects_bad_arguments():
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A quick 2-band profile for the vented NS3 (excursion-limited), saved as TOML."""
     from designer.fit import design
+    from designer.profile import save_profile
 
-    spk = load_speaker(EXAMPLES / "ns3-sealed-0.5l.toml")
+    spk = load_speaker(EXAMPLES / "ns3-vented-1.5l.toml")
     prof = design(spk, 2, verify=False).profile
+    path = tmp_path_factory.mktemp("evaluate") / "profile.toml"
+    save_profile(prof, path)
+    return spk, prof, path
+
+
+def test_evaluate_rejects_bad_arguments(fitted):
+    spk, prof, _ = fitted
     with pytest.raises(InputError, match="baseline"):
         evaluate.evaluate(prof, spk, ("compressor",), progress=False)
     with pytest.raises(InputError, match="ladder"):
         evaluate.evaluate(prof, spk, ladder_db=(0.0, 40.0), progress=False)
     with pytest.raises(InputError, match="seconds"):
         evaluate.evaluate(prof, spk, seconds_scale=0.0, progress=False)
+
+
+def test_cli_end_to_end(fitted, tmp_path, capsys):
+    """`tunerig evaluate` through its own register(): a short run, JSON and PNGs, and the physics
+    it must get right: ours stays within Xmax, the fixed -6 dBFS conventional processor does not
+    (this vented box passes Xmax near 40 Hz and below the port tuning)."""
+    import argparse
+    import json
+
+    from designer import evaluate_cli
+
+    spk, _, profile_path = fitted
+    parser = argparse.ArgumentParser()
+    evaluate_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["evaluate", str(profile_path), str(EXAMPLES / "ns3-vented-1.5l.toml"),
+                              "--baseline", "conventional", "--ladder", "0", "--seconds-scale", "0.05",
+                              "--no-aec", "--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "rep")])
+    assert args.func(args) == 0
+    r = json.loads((tmp_path / "r.json").read_text())
+    ours, conv = r["processors"]["ours"], r["processors"]["conventional"]
+    assert set(r["processors"]) == {"ours", "conventional"}
+    assert r["claims"]["ours_within_xmax"] and ours["peak_excursion_mm"][0] <= spk.driver.xmax * 1e3
+    assert conv["peak_excursion_mm"][0] > spk.driver.xmax * 1e3
+    assert r["claims"]["conventional"]["exceeds_xmax_or_gives_up_3db_bass"]
+    for png in ("excursion.png", "thd.png", "erle.png", "levels.png"):
+        assert (tmp_path / "rep" / png).stat().st_size > 10_000
+    assert "within Xmax" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        parser.parse_args(["evaluate", "p.toml", "s.toml", "--baseline", "multiband"])
