@@ -30,10 +30,10 @@ def qemu(standin_elf):
 @pytest.mark.parametrize("kind", ["drop", "corrupt", "duplicate", "delay"])
 @pytest.mark.parametrize("direction", ["to_board", "to_host"])
 def test_fault_recovered_exactly(qemu, standin_model, kind, direction):
-    f = Faults(delay=0.3, delay_s=0.15) if kind == "delay" else Faults(**{kind: 4e-4})
+    f = Faults(delay=0.3, delay_s=0.15) if kind == "delay" else Faults(**{kind: 8e-4})
     kwargs = {direction: f}
     with FaultProxy(qemu.url, seed=11, **kwargs) as px, BoardSession(px.url) as s:
-        x = _x(4096, seed=len(kind))
+        x = _x(2048, seed=len(kind))
         res = s.process(x, 128, retransmit_timeout_s=0.3)
         counts = getattr(px, f"counts_{direction}")
         assert counts.injected > 0, "the proxy injected nothing: the test would prove nothing"
@@ -43,9 +43,9 @@ def test_fault_recovered_exactly(qemu, standin_model, kind, direction):
 
 
 def test_all_faults_both_directions(qemu, standin_model):
-    f = Faults(drop=2e-4, corrupt=2e-4, duplicate=2e-4, delay=0.05, delay_s=0.1)
+    f = Faults(drop=4e-4, corrupt=4e-4, duplicate=4e-4, delay=0.05, delay_s=0.1)
     with FaultProxy(qemu.url, to_board=f, to_host=f, seed=5) as px, BoardSession(px.url) as s:
-        x = _x(4096, seed=9)
+        x = _x(2048, seed=9)
         res = s.process(x, 128, retransmit_timeout_s=0.3)
         assert px.counts_to_board.injected + px.counts_to_host.injected > 0
         assert np.array_equal(res.y_q15, standin_model(x))
