@@ -20,7 +20,7 @@ SPEAKERS = ("ns3-sealed-0.5l", "ns3-vented-1.5l", "fr88ex-sealed-0.5l", "fr89ex-
 def table(rows: list[dict]) -> str:
     """README table: one row per speaker, figures at the top volume unless stated."""
     head = ("| speaker | Xmax mm | peak excursion mm: ours / single-limiter / conventional "
-            "| bass at top, ours minus single / conventional (dB) | THD 100 Hz at top, ours / conv (%) "
+            "| bass at top, ours minus single / conventional (dB) | THD 100 Hz at top, ours / conv (%) (speaker's own) "
             "| ERLE at top, ours / conv (dB) | claims |")
     lines = [head, "|" + "---|" * 7]
     for r in rows:
@@ -35,7 +35,8 @@ def table(rows: list[dict]) -> str:
             f"| {r['name']} | {r['xmax_mm']:.2f} | {c['ours_max_excursion_mm']:.2f} / {sl.get('max_excursion_mm', float('nan')):.2f}"
             f" / {cv.get('max_excursion_mm', float('nan')):.2f} | {sl.get('bass_deficit_at_top_db', float('nan')):+.1f} / "
             f"{cv.get('bass_deficit_at_top_db', float('nan')):+.1f} | {cv.get('ours_thd_at_top_percent', float('nan')):.2f} / "
-            f"{cv.get('thd_at_top_percent', float('nan')):.2f} | {cv.get('ours_erle_at_top_db', float('nan')):.1f} / "
+            f"{cv.get('thd_at_top_percent', float('nan')):.2f} ({cv.get('ours_speaker_thd_at_top_percent', float('nan')):.2f}"
+            f" / {cv.get('speaker_thd_at_top_percent', float('nan')):.2f}) | {cv.get('ours_erle_at_top_db', float('nan')):.1f} / "
             f"{cv.get('erle_at_top_db', float('nan')):.1f} | {claims} |")
     return "\n".join(lines)
 

@@ -479,8 +479,9 @@ def evaluate(profile: Profile, spk: Speaker, baselines=BASELINES, ladder_db=LADD
         "amplifier_clip": clip, "processors": out,
     }
     result["claims"] = claims(result)
-    result["_excursion_trace"] = {name: resp.excursion_m[segments["music"][0]:segments["music"][1],
-                                                         keys.index((name, ladder[-1]))] for name in names}
+    result["_excursion_traces"] = {
+        pname: {name: resp.excursion_m[segments[pname][0]:segments[pname][1], keys.index((name, ladder[-1]))]
+                for name in names} for pname in ("music", "bass")}
     return result
 
 
@@ -547,14 +548,17 @@ def plot_report(result: dict, out_dir, fs_hz: float | None = None) -> list[Path]
         plt.close(fig)
         paths.append(p)
 
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for name, tr in result.get("_excursion_trace", {}).items():
-        ax.plot(np.arange(len(tr)) / fs, tr * 1e3, lw=0.6, label=name, alpha=0.8)
-    for s in (1, -1):
-        ax.axhline(s * xmax, color="k", ls="--", lw=1, label="Xmax" if s > 0 else None)
-    ax.set(xlabel="time (s)", ylabel="excursion (mm)",
-           title=f"cone excursion, music program at top volume ({result['ladder_db'][-1]:+.0f} dB)")
-    ax.legend(loc="upper right", fontsize=8)
+    traces = result.get("_excursion_traces", {})
+    fig, axs = plt.subplots(len(traces) or 1, 1, figsize=(10, 3.2 * max(len(traces), 1)), squeeze=False)
+    for ax, (pname, by_proc) in zip(axs[:, 0], traces.items()):
+        for name, tr in by_proc.items():
+            ax.plot(np.arange(len(tr)) / fs, tr * 1e3, lw=0.6, label=name, alpha=0.8)
+        for s in (1, -1):
+            ax.axhline(s * xmax, color="k", ls="--", lw=1, label="Xmax" if s > 0 else None)
+        what = "music-like program" if pname == "music" else "bass sweep 20-250 Hz, 0 dBFS"
+        ax.set(xlabel="time (s)", ylabel="excursion (mm)",
+               title=f"cone excursion, {what}, top volume ({result['ladder_db'][-1]:+.0f} dB)")
+        ax.legend(loc="upper right", fontsize=8)
     save(fig, "excursion.png")
 
     fig, axs = plt.subplots(1, 3, figsize=(14, 4))
@@ -573,7 +577,7 @@ def plot_report(result: dict, out_dir, fs_hz: float | None = None) -> list[Path]
                title=f"IMD {TWO_TONE_HZ[0]:.0f} Hz + {TWO_TONE_HZ[1]:.0f} Hz, {TWO_TONE_RATIO:.0f}:1")
     for a in axs:
         a.grid(True, which="both", alpha=0.3)
-        a.legend(fontsize=8)
+        a.legend(fontsize=6 if a is axs[0] else 8)
     save(fig, "thd.png")
 
     fig, ax = plt.subplots(figsize=(6, 4))
