@@ -133,3 +133,21 @@ def test_cli_end_to_end(fitted, tmp_path, capsys):
     assert "within Xmax" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         parser.parse_args(["evaluate", "p.toml", "s.toml", "--baseline", "multiband"])
+
+
+def test_claims_logic_on_a_hand_made_result():
+    def proc(bass, peak, erle, thd=1.0):
+        return {"bass_db": bass, "peak_excursion_mm": peak, "erle_music_db": erle, "thd_percent": [thd] * 2,
+                "speaker_thd_percent": [thd] * 2, "loudness_dba": [70.0, 80.0]}
+    result = {"xmax_mm": 2.0, "processors": {
+        "ours": proc([60.0, 70.0], [1.0, 1.9], [30.0, 28.0]),
+        "single-limiter": proc([60.0, 66.5], [1.0, 1.5], [30.0, 27.0]),     # 3.5 dB less bass, safe
+        "conventional": proc([60.0, 69.0], [1.5, 2.4], [30.0, 24.5]),       # over Xmax, ERLE 3.5 dB worse
+    }}
+    c = evaluate.claims(result)
+    assert c["ours_within_xmax"] and c["ours_max_excursion_mm"] == 1.9
+    assert c["single-limiter"]["exceeds_xmax_or_gives_up_3db_bass"] and not c["single-limiter"]["exceeds_xmax"]
+    assert c["conventional"]["exceeds_xmax"] and c["conventional"]["bass_deficit_at_top_db"] == 1.0
+    assert c["conventional"]["erle_3db_better_at_top"] and not c["single-limiter"]["erle_3db_better_at_top"]
+    result["processors"]["ours"]["peak_excursion_mm"] = [1.0, 2.1]
+    assert not evaluate.claims(result)["ours_within_xmax"]
