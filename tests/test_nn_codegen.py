@@ -276,3 +276,12 @@ def test_board_bit_exact_with_tflite_micro(models, tmp_path, board):
     assert rep.bit_exact, rep.summary()
     assert run.instructions_per_invoke > cm.macs / 16     # a cost was measured, and it is plausible
     assert sizes["flash"] > cm.weight_bytes
+
+
+@pytest.mark.qemu
+def test_optimised_kernels_match_portable_path(tmp_path):
+    """The hand-scheduled DSP/Helium kernels agree with the portable C on thousands of edge-case
+    shapes and parameters (the model-level board tests cover only a few shapes)."""
+    from codegen.nn.kernel_check import check_kernels
+    for r in check_kernels(work=tmp_path):
+        assert not r.mismatches, (r.board, r.mismatches)
