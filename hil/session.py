@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
