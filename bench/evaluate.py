@@ -21,8 +21,8 @@ def table(rows: list[dict]) -> str:
     """README table: one row per speaker, figures at the top volume unless stated."""
     head = ("| speaker | Xmax mm | peak excursion mm: ours / single-limiter / conventional "
             "| bass at top, ours minus single / conventional (dB) | THD 100 Hz at top, ours / conv (%) (speaker's own) "
-            "| ERLE at top, ours / conv (dB) | claims |")
-    lines = [head, "|" + "---|" * 7]
+            "| ERLE at top, ours / conv (dB) | ERLE lost to speaker nonlinearity, ours / conv (dB) | claims |")
+    lines = [head, "|" + "---|" * 8]
     for r in rows:
         c = r["claims"]
         sl, cv = c.get("single-limiter", {}), c.get("conventional", {})
@@ -37,7 +37,8 @@ def table(rows: list[dict]) -> str:
             f"{cv.get('bass_deficit_at_top_db', float('nan')):+.1f} | {cv.get('ours_thd_at_top_percent', float('nan')):.2f} / "
             f"{cv.get('thd_at_top_percent', float('nan')):.2f} ({cv.get('ours_speaker_thd_at_top_percent', float('nan')):.2f}"
             f" / {cv.get('speaker_thd_at_top_percent', float('nan')):.2f}) | {cv.get('ours_erle_at_top_db', float('nan')):.1f} / "
-            f"{cv.get('erle_at_top_db', float('nan')):.1f} | {claims} |")
+            f"{cv.get('erle_at_top_db', float('nan')):.1f} | {cv.get('ours_erle_nonlinear_loss_at_top_db', float('nan')):.1f}"
+            f" / {cv.get('erle_nonlinear_loss_at_top_db', float('nan')):.1f} | {claims} |")
     return "\n".join(lines)
 
 

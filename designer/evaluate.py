@@ -510,6 +510,12 @@ def claims(result: dict) -> dict:
                         erle_at_top_db=base["erle_music_db"][-1], ours_erle_at_top_db=ours["erle_music_db"][-1],
                         erle_advantage_at_top_db=round(ours["erle_music_db"][-1] - base["erle_music_db"][-1], 2))
             c[b]["erle_3db_better_at_top"] = bool(c[b]["erle_advantage_at_top_db"] >= 3.0)
+            # What the speaker's nonlinearity costs the canceller: the same playback through the linear
+            # model minus through the nonlinear one (the processors' signals differ in how well Speex
+            # cancels them even on a linear path; this separates that from the nonlinear echo).
+            c[b]["erle_nonlinear_loss_at_top_db"] = round(base["erle_linear_music_db"][-1] - base["erle_music_db"][-1], 2)
+            c[b]["ours_erle_nonlinear_loss_at_top_db"] = round(
+                ours["erle_linear_music_db"][-1] - ours["erle_music_db"][-1], 2)
     c["ours_within_xmax"] = bool(c["ours_within_xmax"])
     return c
 
@@ -626,6 +632,8 @@ def summary_lines(result: dict) -> list[str]:
         if "erle_advantage_at_top_db" in v:
             s += (f"; at top THD {v['ours_thd_at_top_percent']:.2f} % vs {v['thd_at_top_percent']:.2f} % (speaker's own "
                   f"{v['ours_speaker_thd_at_top_percent']:.2f} % vs {v['speaker_thd_at_top_percent']:.2f} %), ERLE "
-                  f"{v['ours_erle_at_top_db']:.1f} vs {v['erle_at_top_db']:.1f} dB ({v['erle_advantage_at_top_db']:+.1f})")
+                  f"{v['ours_erle_at_top_db']:.1f} vs {v['erle_at_top_db']:.1f} dB ({v['erle_advantage_at_top_db']:+.1f}; "
+                  f"lost to the speaker's nonlinearity {v['ours_erle_nonlinear_loss_at_top_db']:.1f} vs "
+                  f"{v['erle_nonlinear_loss_at_top_db']:.1f} dB)")
         lines.append(s)
     return lines

@@ -138,6 +138,7 @@ def test_cli_end_to_end(fitted, tmp_path, capsys):
 def test_claims_logic_on_a_hand_made_result():
     def proc(bass, peak, erle, thd=1.0):
         return {"bass_db": bass, "peak_excursion_mm": peak, "erle_music_db": erle, "thd_percent": [thd] * 2,
+                "erle_linear_music_db": [30.0, 30.0],
                 "speaker_thd_percent": [thd] * 2, "loudness_dba": [70.0, 80.0]}
     result = {"xmax_mm": 2.0, "processors": {
         "ours": proc([60.0, 70.0], [1.0, 1.9], [30.0, 28.0]),
@@ -149,5 +150,7 @@ def test_claims_logic_on_a_hand_made_result():
     assert c["single-limiter"]["exceeds_xmax_or_gives_up_3db_bass"] and not c["single-limiter"]["exceeds_xmax"]
     assert c["conventional"]["exceeds_xmax"] and c["conventional"]["bass_deficit_at_top_db"] == 1.0
     assert c["conventional"]["erle_3db_better_at_top"] and not c["single-limiter"]["erle_3db_better_at_top"]
+    assert c["conventional"]["erle_nonlinear_loss_at_top_db"] == 5.5
+    assert c["conventional"]["ours_erle_nonlinear_loss_at_top_db"] == 2.0
     result["processors"]["ours"]["peak_excursion_mm"] = [1.0, 2.1]
     assert not evaluate.claims(result)["ours_within_xmax"]
