@@ -110,3 +110,32 @@ def test_shipped_int8_tracks_float_on_speech_in_noise():
     for eng in ("float", "tflm"):
         y = m.enhance(noise, eng)
         assert np.mean(y[fs // 4:] ** 2) < 0.3 * np.mean(noise[fs // 4:] ** 2)
+
+
+@pytest.mark.nn
+def test_int8_conversion_calibrated_on_states_runs_in_tflm(small_models, tmp_path):
+    """Convert a small trained-shape model; tflite-micro's int8 outputs follow the float engine and
+    the tensor layout recorded in the JSON is what the runtime needs."""
+    from designer.percepnet.config import FrontEndConfig
+    from designer.percepnet.convert import convert_int8
+    mc, seq, _ = small_models
+    stem = tmp_path / "small_int8"
+    meta = {"frontend": {k: v for k, v in FrontEndConfig().to_dict().items() if k != "derived"},
+            "model": mc.to_dict(), "feature_mean": [0.0] * mc.n_features, "feature_std": [1.0] * mc.n_features}
+    stem.with_suffix(".json").write_text(json.dumps(meta))
+    export_float_weights(seq, stem.with_suffix(".npz"))
+    rng = np.random.default_rng(2)
+    # smooth random feature trajectories (like real features: correlated over time)
+    calib = np.cumsum(rng.standard_normal((8, 120, mc.n_features)), axis=1) * 0.2
+    calib = np.clip(calib, -3, 3).astype(np.float32)
+    convert_int8(stem, seq, calib, n_calibration=300)
+    m = PercepNetModel(stem)
+    lay = m.meta["tflite"]
+    assert {d["name"] for d in lay["inputs"]} == {"window", "h1", "h2"}
+    assert {d["name"] for d in lay["outputs"]} == {"gains", "strengths", "h1_out", "h2_out"}
+    assert "FULLY_CONNECTED" in lay["ops"] and "WHILE" not in lay["ops"]
+    x = np.clip(np.cumsum(rng.standard_normal((100, mc.n_features)), axis=0) * 0.2, -3, 3).astype(np.float32)
+    gf, rf = m.run_float(x)
+    gq, rq = m.run_tflm(x)
+    assert np.max(np.abs(gf - gq)) < 0.06 and np.mean(np.abs(gf - gq)) < 0.015
+    assert np.max(np.abs(rf - rq)) < 0.06 and np.mean(np.abs(rf - rq)) < 0.015

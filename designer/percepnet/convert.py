@@ -40,7 +40,7 @@ def calibration_samples(seq_model, feats_norm: np.ndarray, mc: ModelConfig, n_sa
     return samples
 
 
-def convert_int8(stem, seq_model, feats_norm: np.ndarray) -> Path:
+def convert_int8(stem, seq_model, feats_norm: np.ndarray, n_calibration: int = 2000) -> Path:
     """Write STEM.tflite and add its tensor layout to STEM.json (written by training)."""
     import tensorflow as tf
 
@@ -49,7 +49,7 @@ def convert_int8(stem, seq_model, feats_norm: np.ndarray) -> Path:
     mc = ModelConfig(**meta["model"])
     stream = build_streaming_model(mc, seq_model)
 
-    samples = calibration_samples(seq_model, feats_norm, mc)
+    samples = calibration_samples(seq_model, feats_norm, mc, n_samples=n_calibration)
     # from_keras_model freezes the weights into constants (the saved-model / concrete-function routes
     # left READ_VARIABLE ops that the calibrator cannot run, measured with TF 2.21).
     if True:
