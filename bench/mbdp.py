@@ -249,10 +249,17 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--png", help="bar chart of the results")
     ap.add_argument("--no-variants", action="store_true", help="skip the CMSIS 32x64 / Helium comparison builds")
+    ap.add_argument("--guard", action="store_true",
+                    help="bench the profile with the demo excursion guard (with_demo_guard) switched on")
+    ap.add_argument("--work", help="build directory (default build/bench-mbdp, or build/bench-mbdp-guard)")
     args = ap.parse_args(argv)
     try:
         variants = () if args.no_variants else tuple(v for v in VARIANTS if v[0] in args.boards)
-        results = bench_mbdp(load_profile(args.profile), args.boards, seconds=args.seconds, variants=variants)
+        profile = load_profile(args.profile)
+        if args.guard:
+            profile = with_demo_guard(profile)
+        work = args.work or REPO / "build" / ("bench-mbdp-guard" if args.guard else "bench-mbdp")
+        results = bench_mbdp(profile, args.boards, seconds=args.seconds, variants=variants, work_dir=work)
     except TunerigError as exc:
         print(f"bench mbdp: error: {exc}", file=sys.stderr)
         return 2

@@ -43,13 +43,17 @@ def _groups(plan: MbdpPlan) -> list[dict]:
     for chain in plan.chains() + ([plan.guard] if plan.guard else []):
         for j, (precision, secs) in enumerate(chain.groups()):
             kind = {HIGH: "high", STD: "std", EF: "ef", EF2: "ef2"}[precision]
+            init_arg = secs[0].post_shift
+            if chain.name.startswith("hp") and plan.split_h[int(chain.name[2:])]:
+                # The fused high-pass branch: rest' = u - 2 h(u) - low, u = in >> init_arg.
+                kind, init_arg = "efh", plan.headroom if chain.name == "hp0" and plan.highpass is None else 0
             impl = {HIGH: "arm_biquad_cas_df1_32x64_q31", STD: "arm_biquad_cascade_df1_q31", EF: "tr_biquad_ef_q31",
-                    EF2: "tr_biquad_ef2_q31"}[precision]
+                    EF2: "tr_biquad_ef2_q31"}[precision] if kind != "efh" else "tr_biquad_efh_q31"
             out.append(dict(
                 name=f"{chain.name}_g{j}", chain=chain.name, stages=len(secs), sections=secs,
-                post_shift=secs[0].post_shift, precision=precision,
+                post_shift=secs[0].post_shift, precision=precision, kind=kind, init_arg=init_arg,
                 inst_type=f"tr_biquad_{kind}_inst", state_type="int64_t" if kind == "high" else "int32_t",
-                state_len={"ef": 5, "ef2": 6}.get(kind, 4) * len(secs),
+                state_len={"ef": 5, "efh": 5, "ef2": 6}.get(kind, 4) * len(secs),
                 init=f"tr_biquad_{kind}_init", run=f"tr_biquad_{kind}_q31",
                 comment=f"{chain.name}: {len(secs)} x {impl}",
             ))
@@ -62,9 +66,9 @@ def _filter_steps(plan: MbdpPlan, groups: list[dict]) -> list[str]:
         by_chain.setdefault(g["chain"], []).append(g)
     steps = []
 
-    def run(chain: str, dest: str):
-        for j, g in enumerate(by_chain[chain]):
-            src = "src" if j == 0 else dest
+    def run(chain: str, dest: str, first_src: str = "src"):
+        for j, g in enumerate(by_chain.get(chain, [])):
+            src = first_src if j == 0 else dest
             steps.append(f"{g['run']}(&S->{g['name']}, {src}, {dest}, n);")
 
     if plan.highpass is not None:
@@ -74,7 +78,12 @@ def _filter_steps(plan: MbdpPlan, groups: list[dict]) -> list[str]:
     for i in range(n_x):
         run(f"lp{i}", f"S->band[{i}]")
         dest = f"S->band[{n_x}]" if i == n_x - 1 else "S->rest"
-        run(f"hp{i}", dest)
+        if plan.split_h[i]:
+            g, = by_chain[f"hp{i}"]
+            steps.append(f"{g['run']}(&S->{g['name']}, src, S->band[{i}], {dest}, n);   /* high-pass = all-pass - low-pass */")
+        else:
+            run(f"hp{i}", dest)
+        run(f"ap{i}", f"S->band[{i}]", f"S->band[{i}]")
         steps.append(f"src = {dest};")
     return steps
 
@@ -98,6 +107,7 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         crossovers=" / ".join(f"{f:g}" for f in profile.crossovers_hz), block=plan.block,
         latency=profile.latency_samples, chunk=min(plan.block, 64), groups=groups, limiters=limiters,
         filter_steps=_filter_steps(plan, groups), log2_poly=LOG2_POLY, exp2_poly=EXP2_POLY,
+        efh_shifts=sorted({g["init_arg"] for g in groups if g["kind"] == "efh"}),
         guard=plan.guard is not None,
         guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"
                      for j, g in enumerate(x for x in groups if x["chain"] == "guard")],

@@ -38,6 +38,7 @@ MIN_KNEE_LOG2 = 0.02  # knees narrower than this (0.06 dB) are treated as hard k
 HIGH, STD, EF, EF2 = "32x64", "q31", "q31ef", "q31ef2"
 EF1_NOISE_LIMIT_DBFS = -168.0   # first-order error feedback noisier than this: second order
 COEF_ERROR_LIMIT_DB = -90.0     # largest band response error (vs float, full scale) a plan may have
+H_FORM_ERROR_LIMIT_DB = -110.0  # a split takes the one-section AP - LP high-pass only if it is this close to float
 STD_NOISE_LIMIT_DBFS = -170.0   # a std (32-bit state) section may add at most this much error (bias incl.)
 
 
@@ -169,6 +170,9 @@ def quantize_section(sos_row, label: str, *, scale: float = 1.0, kind: str = "ge
         qb = [qb0, -(int(round(scale * den_ny)) - 2 * qb0), qb0]
     elif kind == "ap" and scale == 1.0:
         qb = [-qa2, -qa1, unit]
+    elif kind == "aph":               # (1 - AP) / 2 = c (1 - z^-2) / A with 2c = 1 - a2 = A(1) + A(-1) / 2
+        c = int(round((unit + qa2) / 2.0))
+        qb = [c, 0, -c]
     else:
         qb = [int(round(v * unit)) for v in b]
     q = (*qb, qa1, qa2)
@@ -212,6 +216,49 @@ def _refine(secs, fs_hz: float, radius: int = 2):
     err = np.max(np.abs(r0[:, None, :] * r1[None, :, :] - target[None, None, :]), axis=2)
     i, j = np.unravel_index(np.argmin(err), err.shape)
     return [q0[i], q1[j]]
+
+
+def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
+    """The h section of a high-pass branch (1 - 2 h - LP): choose its feedback roundings and its
+    numerator c so that branch, with the already quantised low-pass, is closest to the float LR4
+    high-pass (max complex error over 5 Hz..0.49 fs). Its poles then track the low-pass's rounding
+    and the low-frequency cancellation stays as good as two separately quantised high-passes."""
+    row, kind, label, _ = sec
+    f = np.geomspace(5.0, 0.49 * fs_hz, 600)
+    target = signal.sosfreqz(hp_sos, worN=f, fs=fs_hz)[1]
+    low = np.ones(len(f), dtype=complex)
+    for q, s, _ in lp_q:
+        low *= signal.sosfreqz(_as_sos(q, s)[None, :], worN=f, fs=fs_hz)[1]
+    scale = 1.0                  # 2^-H when the low-pass carries the input scale, else 1: its DC gain
+    for q, s, _ in lp_q:
+        scale *= sum(q[:3]) / (2.0 ** (31 - s) - q[3] - q[4])
+    base, s = quantize_section(row, label, kind=kind)
+    unit = 2 ** (31 - s)
+    z1 = np.exp(-2j * np.pi * f / fs_hz)
+    best = None
+    for d1 in range(-radius, radius + 1):
+        for d2 in range(-radius, radius + 1):
+            qa1, qa2 = base[3] + d1, base[4] + d2
+            if np.max(np.abs(np.roots([1.0, -qa1 / unit, -qa2 / unit]))) >= 1.0 - 1e-12:
+                continue
+            a = 1.0 - qa1 / unit * z1 - qa2 / unit * z1 ** 2
+            # The error is affine in c, its maximum convex: integer ternary search. The pole rounding
+            # moves A near z = 1 by a relative error that a numerator tweak of many LSB undoes.
+            g = 2.0 * scale / unit * (1.0 - z1 ** 2) / a
+            r = scale - low - scale * target
+            err = lambda c: float(np.max(np.abs(r - c * g)))
+            lo, hi = int(round((unit + qa2) / 2.0)) - (1 << 16), int(round((unit + qa2) / 2.0)) + (1 << 16)
+            while hi - lo > 2:
+                m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
+                if err(m1) <= err(m2):
+                    hi = m2
+                else:
+                    lo = m1
+            for c in range(lo, hi + 1):
+                e = err(c)
+                if best is None or e < best[0]:
+                    best = (e, (c, 0, -c, qa1, qa2))
+    return (best[1], s, label), 20 * math.log10(best[0] / scale + 1e-300)
 
 
 def _impulse_len(sections: list[tuple[tuple[int, ...], int]]) -> int:
@@ -270,12 +317,14 @@ class MbdpPlan:
     power_shift: int                 # p: detectors square x >> p
     level_offset: int                # Q7.24, added to log2(sum) to give log2(2 * mean power)
     highpass: Chain | None
-    lp: tuple[Chain, ...]            # lp[i]: LP(f_i) sections then band i's all-passes
-    hp: tuple[Chain, ...]            # hp[i]: HP(f_i) sections
+    lp: tuple[Chain, ...]            # lp[i]: the two LP(f_i) sections
+    hp: tuple[Chain, ...]            # hp[i]: the all-pass AP(f_i); the high-pass branch is AP - LP
+    comp: tuple[Chain, ...]          # comp[i]: band i's compensating all-passes (may be empty)
     compressors: tuple[CompressorQ, ...]
     band_limiters: tuple[LimiterQ, ...]
     out_limiter: LimiterQ
     guard: Chain | None = None       # excursion guard side-chain of the full-band limiter
+    split_h: tuple[bool, ...] = ()   # split_h[i]: hp[i] is the h section of AP - LP, else two HP sections
     guard_threshold: int = 0         # guard_threshold in the guard chain's integer output units
     notes: dict = field(default_factory=dict, compare=False)
 
@@ -285,7 +334,8 @@ class MbdpPlan:
 
     def chains(self) -> list[Chain]:
         """The signal tree's chains (the guard side-chain is separate: plan.guard)."""
-        return ([self.highpass] if self.highpass else []) + [c for pair in zip(self.lp, self.hp) for c in pair]
+        return ([self.highpass] if self.highpass else []) + [
+            c for trio in zip(self.lp, self.hp, self.comp) for c in trio if c.sections]
 
 
 def _q_range(value: float, frac: int, what: str, field_name: str, bits: int = 32) -> int:
@@ -432,6 +482,8 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     def build(headroom: int):
         scale0 = 2.0 ** -headroom
         sections: dict[str, list] = {}
+        hp_rows: dict[int, list] = {}
+        split_h.clear()
         if p.highpass_hz is not None:
             hp_sos = highpass_sos(p.highpass_hz, p.highpass_order, fs)
             # Each Butterworth section has its zeros at z = 1: quantised as 'hp' with unity gain at
@@ -442,9 +494,16 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         for i, fc in enumerate(p.crossovers_hz):
             first = scale0 if i == 0 else 1.0
             sections[f"lp{i}"] = [(xo.lp_sos[i][j], "lp", f"crossover {i + 1} ({fc:g} Hz) low-pass {j + 1}", first if j == 0 else 1.0) for j in range(2)]
-            sections[f"lp{i}"] += [(xo.ap_sos[m][0], "ap", f"band {i + 1} all-pass {p.crossovers_hz[m]:g} Hz", 1.0)
-                                   for m in xo.allpass_indices(i)]
-            sections[f"hp{i}"] = [(xo.hp_sos[i][j], "hp", f"crossover {i + 1} ({fc:g} Hz) high-pass {j + 1}", first if j == 0 else 1.0) for j in range(2)]
+            # LR4: LP + HP = AP exactly (designer/crossover.py), so the high-pass branch is AP - LP,
+            # and AP = 1 - 2 h with h = (1 - AP) / 2 = c (1 - z^-2) / A: one section instead of two
+            # high-pass sections, and h (L1 gain < 2) cannot overflow where the all-pass itself could.
+            # rest' = u - 2 h(u) - LP(x), u the rest (x >> H for the first split without high-pass).
+            a = xo.ap_sos[i][0]
+            h_row = np.array([(1.0 - a[5]) / 2.0, 0.0, -(1.0 - a[5]) / 2.0, 1.0, a[4], a[5]])
+            sections[f"hp{i}"] = [(h_row, "aph", f"crossover {i + 1} ({fc:g} Hz) high-pass = 1 - 2 h - low-pass, h section", 1.0)]
+            hp_rows[i] = [(xo.hp_sos[i][j], "hp", f"crossover {i + 1} ({fc:g} Hz) high-pass {j + 1}", first if j == 0 else 1.0) for j in range(2)]
+            sections[f"ap{i}"] = [(xo.ap_sos[m][0], "ap", f"band {i + 1} all-pass {p.crossovers_hz[m]:g} Hz", 1.0)
+                                  for m in xo.allpass_indices(i)]
         quant = {}
         for name, secs in sections.items():
             q = [(*quantize_section(row, label, scale=sc, kind=kind), label) for row, kind, label, sc in secs]
@@ -452,36 +511,51 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
             # feedback roundings tuned jointly.
             if name == "highpass":
                 q = _refine(secs, fs)
-            else:
-                q[0], q[1] = _refine(secs[:2], fs)
+            elif name.startswith("lp"):
+                q[0], q[1] = _refine(secs, fs)
+            elif name.startswith("hp"):
+                # The one-section form where its single rounded pole pair keeps the branch within
+                # H_FORM_ERROR_LIMIT_DB of float (poles near z = 1 are too coarse in Q2.30 for
+                # that: there the two jointly rounded high-pass sections stay).
+                i = int(name[2:])
+                q_h, err_db = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs)
+                split_h.append(err_db <= H_FORM_ERROR_LIMIT_DB)
+                q = [q_h] if split_h[-1] else _refine(hp_rows[i], fs)
             quant[name] = q
         return quant
 
-    # Headroom: smallest H >= 2 for which every prefix of every chain has L1 gain <= 0.9 (|state| < 2^31).
+    # Headroom: smallest H >= 2 for which every filter output in the tree (every prefix of every
+    # chain, and the AP - LP high-pass branches) has an L1 gain <= 0.9: no state or sum overflows.
+    split_h: list[bool] = []
     for headroom in range(2, 9):
         quant = build(headroom)
-        order = (["highpass"] if "highpass" in quant else []) + [f"{k}{i}" for i in range(n_x) for k in ("lp", "hp")]
+        n = _impulse_len([(q, s_) for secs in quant.values() for q, s_, _ in secs])
         worst = 0.0
-        upstream: dict[str, list] = {}
-        for name in order:
-            if name == "highpass":
-                pre = []
-            elif name in ("lp0", "hp0"):
-                pre = list(quant.get("highpass", []))
+
+        def through(imp, secs):
+            nonlocal worst
+            for q, s_, _ in secs:
+                imp = signal.lfilter(_as_sos(q, s_)[:3], _as_sos(q, s_)[3:], imp)
+                # Accumulator bound: |b| * max|x| + |a| * max|y| must stay below 2^63 / 2^(s+1).
+                worst = max(worst, float(np.sum(np.abs(imp))))
+            return imp
+
+        x = np.zeros(n)
+        x[0] = 1.0
+        if "highpass" in quant:
+            x = through(x, quant["highpass"])
+            u = x
+        else:
+            u = x * 2.0 ** -headroom     # the first low-pass carries the scale, the h branch shifts
+        for i in range(n_x):
+            low = through(x, quant[f"lp{i}"])
+            through(low, quant[f"ap{i}"])
+            # u - 2 h - low is computed modulo 2^32: only h and the result must fit.
+            if split_h[i]:
+                x = u = u - 2.0 * through(u, quant[f"hp{i}"]) - low
             else:
-                i = int(name[2:])
-                pre = upstream[f"hp{i - 1}"]
-            chain = pre + quant[name]
-            upstream[name] = chain
-            n = _impulse_len([(q, s) for q, s, _ in chain])
-            imp = np.zeros(n)
-            imp[0] = 1.0
-            for j, (q, s, _) in enumerate(chain):
-                imp = signal.lfilter(_as_sos(q, s)[:3], _as_sos(q, s)[3:], imp)
-                if j >= len(pre):
-                    l1 = float(np.sum(np.abs(imp)))
-                    # Accumulator bound: |b| * max|x| + |a| * max|y| must stay below 2^63 / 2^(s+1).
-                    worst = max(worst, l1)
+                x = u = through(x, quant[f"hp{i}"])
+            worst = max(worst, float(np.sum(np.abs(x))))
         if worst <= 0.9:
             break
     else:
@@ -498,15 +572,19 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         return h * scale
     hp_f = signal.sosfreqz(highpass_sos(p.highpass_hz, p.highpass_order, fs), worN=f, fs=fs)[1] if p.highpass_hz else 1.0
     hp_q = resp(quant["highpass"]) if p.highpass_hz else 1.0
+    u_q = hp_q if p.highpass_hz else 2.0 ** -headroom
     coef_err = []
     up_f, up_q = hp_f, hp_q
     for k in range(n_x + 1):
         band_f = up_f * (signal.sosfreqz(xo.band_chain(k, compensated=True)[2 * k:], worN=f, fs=fs)[1] if k < n_x else 1.0)
-        band_q = up_q * (resp(quant[f"lp{k}"]) if k < n_x else 1.0)
+        band_q = up_q * (resp(quant[f"lp{k}"]) * resp(quant[f"ap{k}"]) if k < n_x else 1.0)
         coef_err.append(float(20 * np.log10(np.max(np.abs(band_q * 2.0 ** headroom - band_f)) + 1e-300)))
         if k < n_x:
             up_f = up_f * signal.sosfreqz(xo.hp_sos[k], worN=f, fs=fs)[1]
-            up_q = up_q * resp(quant[f"hp{k}"])
+            if split_h[k]:
+                up_q = u_q = u_q * (1.0 - 2.0 * resp(quant[f"hp{k}"])) - up_q * resp(quant[f"lp{k}"])
+            else:
+                up_q = u_q = up_q * resp(quant[f"hp{k}"])
     worst_band = int(np.argmax(coef_err))
     if coef_err[worst_band] > COEF_ERROR_LIMIT_DB:
         lowest = min([*p.crossovers_hz, *( [p.highpass_hz] if p.highpass_hz else [])])
@@ -518,8 +596,9 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     def chain(name: str) -> Chain:
         secs = []
         for q, s, label in quant[name]:
-            secs.append(Section(coeffs=tuple(int(v) for v in q), post_shift=s,
-                                precision=_precision(q, s, headroom, precise), label=label))
+            # The h sections of the high-pass branches always run in the fused error-feedback kernel.
+            prec = EF if name.startswith("hp") and split_h[int(name[2:])] else _precision(q, s, headroom, precise)
+            secs.append(Section(coeffs=tuple(int(v) for v in q), post_shift=s, precision=prec, label=label))
         return Chain(name, tuple(secs))
 
     power_shift = max(0, math.ceil((math.log2(block) + 1) / 2))
@@ -538,6 +617,7 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         profile=p, block=block, headroom=headroom, power_shift=power_shift, level_offset=level_offset,
         highpass=chain("highpass") if p.highpass_hz is not None else None,
         lp=tuple(chain(f"lp{i}") for i in range(n_x)), hp=tuple(chain(f"hp{i}") for i in range(n_x)),
+        comp=tuple(chain(f"ap{i}") for i in range(n_x)), split_h=tuple(split_h),
         compressors=tuple(comps),
         band_limiters=tuple(_limiter_q(b.limiter, p.lookahead_blocks, p, headroom, f"band {k + 1}.limiter")
                             for k, b in enumerate(p.bands)),
@@ -721,9 +801,16 @@ def render_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> np.ndarray:
     if plan.highpass is not None:
         rest = run_chain(rest, plan.highpass)
     bands = []
-    for lp, hp in zip(plan.lp, plan.hp):
-        bands.append(run_chain(rest, lp))
-        rest = run_chain(rest, hp)
+    u = rest if plan.highpass is not None else [v >> plan.headroom for v in rest]
+    for lp, hp, comp, h_form in zip(plan.lp, plan.hp, plan.comp, plan.split_h):
+        low = run_chain(rest, lp)
+        if h_form:
+            # High-pass branch = all-pass - low-pass = u - 2 h(u) - low; the C computes it modulo
+            # 2^32, the result fits (the plan's L1 bound), so no wrap shows.
+            rest = u = [a - 2 * b - c for a, b, c in zip(u, run_chain(u, hp), low)]
+        else:
+            rest = u = run_chain(rest, hp)
+        bands.append(run_chain(low, comp))
     bands.append(rest)
     out = np.empty((len(bands), len(rest)), dtype=np.int64)
     for k, b in enumerate(bands):
