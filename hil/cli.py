@@ -72,12 +72,14 @@ def _hil_run(args) -> int:
         speaker = load_speaker(args.speaker)
     faults = _parse_faults(args.faults)
     qemu = proxy = None
+    build_id = None
     try:
         url = args.port
         if url is None:
             if not board.emulated:
                 raise TunerigError(f"board '{board.name}' is real hardware: flash it (`tunerig flash`) and pass --port")
             fw = build(board.name, profile, Path(args.build_dir) / board.name)
+            build_id = fw.build_id
             qemu = QemuBoard(board, fw.elf)
             url = qemu.url
         if faults is not None:
@@ -85,7 +87,8 @@ def _hil_run(args) -> int:
             url = proxy.url
         with BoardSession(url, baudrate=board.uart_baud) as session:
             rep = run_hil(session, board, profile, vectors=default_vectors(profile, args.duration_s, args.seed),
-                          speaker=speaker, block_len=args.block, max_instr_per_sample=args.max_instr_per_sample)
+                          speaker=speaker, block_len=args.block, max_instr_per_sample=args.max_instr_per_sample,
+                          expected_build_id=build_id)
     finally:
         if proxy is not None:
             proxy.close()

@@ -19,7 +19,8 @@ def run_board_demo(profile_path, board: str, out_dir, *, speaker=None, duration_
     profile = load_profile(profile_path)
     fw = build(board, profile, out / "build" / board)
     with QemuBoard(board, fw.elf) as q, BoardSession(q.url) as session:
-        rep = run_hil(session, board, profile, vectors=default_vectors(profile, duration_s), speaker=speaker)
+        rep = run_hil(session, board, profile, vectors=default_vectors(profile, duration_s), speaker=speaker,
+                      expected_build_id=fw.build_id)
     junit = write_junit(rep, out / "junit.xml")
     html = write_html(rep, out / "report")
     ips = np.concatenate([instr_per_sample(rep.board, rep.hello, v.result.cost_ticks, v.result.block_len)

@@ -95,7 +95,7 @@ def _reference(profile, x_q15: np.ndarray) -> np.ndarray:
 
 def run_hil(session: BoardSession, board: Board | str, profile, *, vectors: dict | None = None,
             speaker=None, block_len: int = 128, max_instr_per_sample: float | None = None,
-            tolerance: float = 0.02, progress: bool = True) -> HilReport:
+            tolerance: float = 0.02, progress: bool = True, expected_build_id: str | None = None) -> HilReport:
     """Run the regression on an open session. Returns a HilReport (never raises for a failed check;
     link failures that could not be recovered become failed 'exact' checks with the diagnostic)."""
     from tqdm import tqdm
@@ -105,10 +105,13 @@ def run_hil(session: BoardSession, board: Board | str, profile, *, vectors: dict
     hello = session.hello()
     rep = HilReport(board, session.transport.url, profile.name, profile.hash(), hello, speaker=speaker)
     ok = hello.profile_hash == profile.hash()
+    why = "" if ok else f" != expected {profile.hash()[:16]} (wrong firmware on the board)"
+    if ok and expected_build_id is not None and hello.build_id != expected_build_id:
+        ok, why = False, f"; build {hello.build_id} != the one just built, {expected_build_id} (stale firmware)"
     rep.checks.append(CheckResult(
         "handshake", "-", ok,
         f"board '{hello.board_name}' build {hello.build_id}, protocol v{hello.version}, profile hash "
-        f"{hello.profile_hash[:16]}{'' if ok else ' != expected ' + profile.hash()[:16] + ' (wrong firmware on the board)'}"))
+        f"{hello.profile_hash[:16]}{why}"))
     if not ok:
         rep.duration_s = time.monotonic() - t0
         return rep

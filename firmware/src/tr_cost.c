@@ -22,6 +22,7 @@ void tr_cost_init(uint32_t clock_hz)
     TR_SYST_CSR = 0x7u;                 /* processor clock, interrupt, enable */
 #if TR_COST_DWT
     TR_DEMCR |= (1u << 24);             /* TRCENA */
+    TR_REG32(0xE0001FB0u) = 0xC5ACCE55u; /* DWT_LAR: Cortex-M7 ignores DWT writes until unlocked */
     TR_DWT_CYCCNT = 0u;
     TR_DWT_CTRL |= 1u;                  /* CYCCNTENA */
 #endif
