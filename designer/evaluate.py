@@ -404,7 +404,7 @@ def evaluate(profile: Profile, spk: Speaker, baselines=BASELINES, ladder_db=LADD
     for b in baselines:
         if b not in BASELINES:
             raise InputError(f"unknown baseline {b!r}; use one of {list(BASELINES)}", field="baseline")
-    ladder = [float(v) for v in (LADDER_DB if ladder_db is None else ladder_db)]
+    ladder = sorted(float(v) for v in (LADDER_DB if ladder_db is None else ladder_db))   # top volume last
     if not ladder or any(not math.isfinite(v) or not -60.0 <= v <= 12.0 for v in ladder):
         raise InputError(f"volume ladder must be finite dB values in [-60, +12], got {ladder}", field="ladder_db")
     progs = program_set(fs, seconds_scale)
