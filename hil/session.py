@@ -82,7 +82,7 @@ class StreamResult:
 class BoardSession:
     """Protocol session over a Transport (or a URL)."""
 
-    def __init__(self, transport: Transport | str, *, reply_timeout_s: float = 2.0, baudrate: int = 115200):
+    def __init__(self, transport: Transport | str, *, reply_timeout_s: float = 5.0, baudrate: int = 115200):
         """transport: a Transport or a serial URL (opened at baudrate; TCP URLs ignore it).
         reply_timeout_s bounds every command: a board that never answers fails after it."""
         self.transport = Transport(transport, baudrate=baudrate) if isinstance(transport, str) else transport
