@@ -214,7 +214,7 @@ class BoardSession:
 
     # ---- streaming ------------------------------------------------------------------------
     def process(self, x_q15, block_len: int = 128, *, window: int | None = None, retransmit_timeout_s: float = 0.5,
-                max_retries: int = 8, max_restarts: int = 2, progress=None) -> StreamResult:
+                max_retries: int = 16, max_restarts: int = 2, progress=None) -> StreamResult:
         """Stream x through the board's DSP; returns exactly len(x) output samples.
 
         The last block is zero-padded (the padding's output is dropped). progress: optional tqdm-like
