@@ -454,8 +454,11 @@ def _guard_plan(p: Profile, headroom: int, precise: str) -> tuple[Chain | None, 
             (q, s, lab), = _refine([(row, "general", label, scale)], p.sample_rate_hz)
         except InputError as exc:
             raise InputError(str(exc), field="excursion_guard.sos") from None
+        # The guard is only a detector: first-order error feedback is plenty (its noise moves the
+        # limiter gain by far less than an LSB), so no second-order sections here.
+        prec = _precision(q, s, headroom, precise)
         secs.append(Section(coeffs=tuple(int(v) for v in q), post_shift=s,
-                            precision=_precision(q, s, headroom, precise), label=lab))
+                            precision=EF if prec == EF2 else prec, label=lab))
     thr = int(math.floor(p.guard_threshold / k_gain * 2.0 ** (31 - headroom)))
     if thr < 1 << 12:
         raise InputError(f"the guard filter's gain ({k_gain:.3g} Xmax per full scale) leaves its threshold only "
