@@ -11,8 +11,9 @@ on the host hits both alike; on a shared 2-core machine single runs vary by 2x) 
             audio payload bytes (2 per sample), one way; each round includes its HELLO/START.
 Reported: the ratio of the totals (bytes / seconds summed over rounds), of the upper quartiles, and
 of the best rounds; issue 4 asks for >= 80 %. On a loaded host the totals mostly measure the load.
-Paired (the headline figure, hil/throughput.py): echo on one instance of the board and the harness
-on another at the same time, for --paired-s seconds, twice; the ratio of the two mean rates. Flash/RAM come from arm-none-eabi-size
+Paired (supplementary, hil/throughput.py): echo on one instance of the board and the harness on
+another at the same time, for --paired-s seconds, twice. On a 2-core host the two QEMU instances
+also compete with each other, so in practice this is not steadier than the interleaved rounds. Flash/RAM come from arm-none-eabi-size
 of the same firmware (for every board, real ones included: they build but cannot run here).
 """
 from __future__ import annotations
@@ -119,7 +120,7 @@ def _plot(results: dict, png: Path) -> None:
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
     if emu:
         i = np.arange(len(emu))
-        pick = lambda n: results[n].get("paired", results[n])   # paired figures when measured
+        pick = lambda n: results[n]                               # the interleaved-round totals
         ax[0].bar(i - 0.2, [pick(n)["echo_bytes_per_s"] for n in emu], 0.4, label="raw UART echo")
         ax[0].bar(i + 0.2, [pick(n)["harness_bytes_per_s"] for n in emu], 0.4, label="harness audio payload")
         for k, n in enumerate(emu):
@@ -128,7 +129,7 @@ def _plot(results: dict, png: Path) -> None:
         ax[0].set_xticks(i, emu, rotation=20, fontsize=8)
         ax[0].set_ylabel("bytes/s, one way")
         ax[0].legend(fontsize=8)
-        ax[0].set_title("link throughput (QEMU, echo and harness measured side by side)")
+        ax[0].set_title("link throughput (QEMU, interleaved rounds)")
     names = list(results)
     j = np.arange(len(names))
     ax[1].bar(j - 0.2, [results[n]["flash_bytes"] / 1024 for n in names], 0.4, label="flash")

@@ -3,7 +3,8 @@
 On a shared machine the emulated UART's rate swings 2-10x with other processes' load, so
 sequential echo-then-stream rounds mostly measure the load. Here the raw echo (16 KiB transfers,
 2 KiB in flight) and the harness run at the same time on two instances of the same board (separate
-processes: no shared GIL), twice with fresh instances; their rates see the same load.
+processes: no shared GIL), twice with fresh instances; their rates see the same outside load (but
+on 2 cores the two emulators also compete with each other, which adds noise of its own).
 """
 from __future__ import annotations
 
