@@ -133,7 +133,7 @@ def _plot(results: dict, png: Path) -> None:
     names = list(results)
     j = np.arange(len(names))
     ax[1].bar(j - 0.2, [results[n]["flash_bytes"] / 1024 for n in names], 0.4, label="flash")
-    ax[1].bar(j + 0.2, [results[n]["ram_bytes"] / 1024 for n in names], 0.4, label="RAM (incl. 8 KiB stack)")
+    ax[1].bar(j + 0.2, [results[n]["ram_bytes"] / 1024 for n in names], 0.4, label="RAM (incl. 4 KiB stack)")
     ax[1].set_xticks(j, names, rotation=20, fontsize=8)
     ax[1].set_ylabel("KiB")
     ax[1].legend(fontsize=8)

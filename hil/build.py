@@ -34,7 +34,7 @@ class FirmwareBuild:
 
     @property
     def ram_bytes(self) -> int:
-        """Static RAM including the 8 KiB stack (.bss + .noinit + .stack counted by size -A)."""
+        """Static RAM including the 4 KiB stack (.bss, .noinit and .stack all count as bss)."""
         return self.data + self.bss
 
 

@@ -146,6 +146,15 @@ class BoardSession:
     # ---- commands --------------------------------------------------------------------------
     def hello(self, timeout_s: float | None = None) -> P.Hello:
         t = self.reply_timeout_s if timeout_s is None else timeout_s
+        if self.hello_info is None and self.transport.rx_bytes == 0 and not self._pending:
+            # A board that has just been started (QEMU starts the guest when we connect) announces
+            # itself with BOOT; bytes sent before its UART is enabled would be lost (STM32 drops
+            # them), so give it a moment to say so first. A board already running says nothing.
+            f = self._next(0.3)
+            if isinstance(f, P.Frame) and f.type == P.BOOT:
+                self.boots_seen.append(f.body[0] if f.body else -1)
+            elif f is not None:
+                self._pending.appendleft(f)
         f = self._request(P.HELLO, b"", P.HELLO_ACK, timeout_s=t / 3, attempts=3)
         info = P.parse_hello(f.body)
         if info.version != P.VERSION:
@@ -165,10 +174,11 @@ class BoardSession:
         return struct.unpack("<I", f.body)[0]
 
     def board_stats(self) -> dict:
-        """The board's own counters: frames it accepted / rejected, RX interrupts, RX ring overflows."""
+        """The board's own counters: frames it accepted / rejected, RX interrupts, RX ring overflows,
+        and the stack high-water mark in bytes."""
         f = self._request(P.STATS, b"", P.STATS_ACK)
-        ok, bad, irqs, overflows = struct.unpack("<IIII", f.body)
-        return {"frames_ok": ok, "frames_bad": bad, "rx_irqs": irqs, "rx_overflows": overflows}
+        ok, bad, irqs, overflows, stack = struct.unpack("<IIIII", f.body)
+        return {"frames_ok": ok, "frames_bad": bad, "rx_irqs": irqs, "rx_overflows": overflows, "stack_used": stack}
 
     def provoke_hang(self, timeout_s: float = 20.0) -> tuple[int, int]:
         """Make the board hang; return (FAULT reason, BOOT reason) once the watchdog has reset it."""

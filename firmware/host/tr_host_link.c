@@ -27,7 +27,7 @@ static const tr_link_config tr_host_cfg = {
     .process = tr_host_process, .reset = tr_host_reset, .calibrate = tr_host_calibrate, .hang = 0,
     .ctx = 0, .sample_rate_hz = 48000, .latency_samples = 0, .tick_hz = 1000000000u, .cost_kind = 0,
     .build_id = "host", .profile_hash = "host-stub", .board_name = "host",
-    .rx_irq_count = 0, .rx_overflow_count = 0,
+    .rx_irq_count = 0, .rx_overflow_count = 0, .stack_used = 0,
 };
 
 static tr_link_instance tr_host_link;

@@ -11,7 +11,7 @@
      CAL     0x05  loops u32                    -> CAL_ACK ticks u32 for a loop of 2*loops instructions
      HANG    0x06  (empty)                      -> never answers: the watchdog must catch it
      STATS   0x07  (empty)                      -> STATS_ACK frames_ok u32, frames_bad u32,
-                                                   rx_irqs u32, rx_overflows u32
+                                                   rx_irqs u32, rx_overflows u32, stack_used u32
    board -> host
      HELLO_ACK 0x81  version u16, max_block u16, window u16, sample_rate_hz u32, latency u32,
                      tick_hz u32, cost_kind u8, then build id, profile hash, board name (NUL-ended)
@@ -62,6 +62,7 @@ typedef struct {
     void (*hang)(void);                          /* never returns (debug) */
     uint32_t (*rx_irq_count)(void);              /* optional (NULL: reported as 0) */
     uint32_t (*rx_overflow_count)(void);
+    uint32_t (*stack_used)(void);                /* optional: stack high-water mark in bytes */
     void *ctx;
     uint32_t sample_rate_hz;
     uint32_t latency_samples;

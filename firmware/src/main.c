@@ -41,6 +41,7 @@ static const tr_link_config tr_link_cfg = {
     .board_name = TR_BOARD_NAME,
     .rx_irq_count = tr_uart_rx_irq_count,
     .rx_overflow_count = tr_uart_rx_overflow_count,
+    .stack_used = tr_stack_used_bytes,
 };
 
 int main(void)

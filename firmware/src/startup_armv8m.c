@@ -12,6 +12,7 @@
 
 extern uint32_t __stack_top, __stack_limit, __data_load, __data_start, __data_end, __bss_start, __bss_end;
 int main(void);
+void tr_stack_paint(void);
 
 void Reset_Handler(void);
 void Default_Handler(void) { tr_fault_reset(TR_RESET_HARDFAULT); }
@@ -55,6 +56,7 @@ void Reset_Handler(void)
     for (dst = &__bss_start; dst < &__bss_end;) {
         *dst++ = 0u;
     }
+    tr_stack_paint();
 #if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
     TR_SCB_CPACR |= (0xFu << 20);   /* CP10/CP11: FPU (and MVE, which shares them) usable */
     tr_dsb();

@@ -11,6 +11,28 @@ static const struct { uint32_t reg; uint32_t bit; } tr_clock_enables[] = TR_BOAR
 static const struct { uint32_t gpio; uint32_t pin; uint32_t af; } tr_pins[] = TR_BOARD_PINS;
 #endif
 
+#define TR_STACK_PATTERN 0xA5A5A5A5u
+extern uint32_t __stack_limit, __stack_top;
+
+void tr_stack_paint(void)
+{
+    /* Runs on the stack it paints: stop 64 bytes below the current stack pointer. */
+    uintptr_t sp;
+    __asm volatile("mov %0, sp" : "=r"(sp));
+    for (uint32_t *p = &__stack_limit; (uintptr_t)p < sp - 64u; p++) {
+        *p = TR_STACK_PATTERN;
+    }
+}
+
+uint32_t tr_stack_used_bytes(void)
+{
+    const uint32_t *p = &__stack_limit;
+    while (p < &__stack_top && *p == TR_STACK_PATTERN) {
+        p++;
+    }
+    return (uint32_t)((uintptr_t)&__stack_top - (uintptr_t)p);
+}
+
 void tr_board_init(void)
 {
 #if TR_BOARD_N_CLOCK_ENABLES > 0

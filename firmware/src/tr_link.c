@@ -181,11 +181,12 @@ static void tr_link_dispatch(tr_link_instance *S)
         tr_link_send(S, TR_MSG_CAL_ACK, seq, reply, 4);
         break;
     case TR_MSG_STATS: {
-        uint8_t st[16];
+        uint8_t st[20];
         tr_put_u32(&st[0], S->frames_ok);
         tr_put_u32(&st[4], S->frames_bad);
         tr_put_u32(&st[8], S->cfg->rx_irq_count ? S->cfg->rx_irq_count() : 0u);
         tr_put_u32(&st[12], S->cfg->rx_overflow_count ? S->cfg->rx_overflow_count() : 0u);
+        tr_put_u32(&st[16], S->cfg->stack_used ? S->cfg->stack_used() : 0u);
         tr_link_send(S, TR_MSG_STATS_ACK, seq, st, sizeof st);
         break;
     }
