@@ -14,6 +14,7 @@ from designer.errors import TunerigError
 # Stage modules that contribute subcommands, in data-flow order.
 STAGE_CLIS = (
     "designer.cli",
+    "designer.evaluate_cli",
     "designer.percepnet.cli",
     "codegen.cli",
     "codegen.nn.cli",
