@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Cross toolchain + emulator for the firmware; cmake for the firmware build; TTS voices for PercepNet data.
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake make gcc espeak-ng flite
+# Cross toolchain + emulator for the firmware; cmake for the firmware build; speech for PercepNet data
+# (TTS voices and klettres recordings); Speex's echo canceller for the evaluation.
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake make gcc \
+	espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts klettres-data libspeexdsp1
 PYTEST_ARGS ?=
 
 .PHONY: setup apt venv demo test bench clean
@@ -29,7 +31,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[nn,dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[nn,boards,dev]'
 	@touch $@
 
 demo: setup
