@@ -16,12 +16,15 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("board,guard", [("mps2-an386", True), ("mps3-an547", False)])
-def test_board_bit_exact_with_c_host(board, guard, tmp_path):
+@pytest.mark.parametrize("board,guard,chunk", [("mps2-an386", True, 480), ("mps3-an547", False, 480),
+                                               ("mps2-an386", False, 39)])
+def test_board_bit_exact_with_c_host(board, guard, chunk, tmp_path):
+    """chunk 39: calls that end mid-block and lengths that are not multiples of 4, so the C tails
+    around the Thumb-2 loops run too."""
     prof = load_profile("examples/echo4-reference.toml")
     if guard:
         prof = with_demo_guard(prof)
-    res = bench_mbdp(prof, [board], seconds=0.05, work_dir=tmp_path)
+    res = bench_mbdp(prof, [board], seconds=0.05, work_dir=tmp_path, chunk=chunk)
     r = res["boards"][board]
     assert r["bit_exact_with_c_host"]
     assert r["instructions_per_sample"] > mac_floor(prof)      # cannot beat one instruction per MAC
