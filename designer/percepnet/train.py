@@ -10,6 +10,7 @@ Config keys (all optional except `data`):
     seq_frames = 200                     # training sequences are cut to this many frames
     learning_rate = 2e-3
     seed = 1
+    patience = 10                        # stop after this many epochs without a better validation loss
     [model]  conv_units = 128, gru_units = 128, weight_clip = 0.5
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from designer.percepnet.config import FrontEndConfig
 from designer.percepnet.model import ModelConfig, count_macs, count_params
 
 TRAIN_DEFAULTS = {"out": "build/percepnet/run", "minutes": 15.0, "max_epochs": 200, "batch_size": 32,
-                  "seq_frames": 200, "learning_rate": 2e-3, "seed": 1, "model": {}}
+                  "seq_frames": 200, "learning_rate": 2e-3, "seed": 1, "patience": 10, "model": {}}
 MAX_PARAMS = 250_000
 MAX_MACS = 250_000
 
@@ -61,14 +62,8 @@ def _chunks(feats, targs, seq_frames):
     return f, y
 
 
-def train(cfg: dict, progress: bool = True) -> Path:
-    """Train, save float weights, model description and int8 TFLite. Returns the model stem (out/percepnetNNk_int8)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    from tqdm import tqdm
-
-    from designer.percepnet.model import build_sequence_model, gain_loss, strength_loss
-
+def _prepare(cfg: dict):
+    """Load the data set, normalise features, split train/validation (deterministic from the seed)."""
     data = Path(cfg["data"])
     if not (data / "train.npz").is_file():
         raise InputError("no train.npz here: run `tunerig percepnet data` first", file=data)
@@ -80,10 +75,6 @@ def train(cfg: dict, progress: bool = True) -> Path:
     if count_params(mc) > MAX_PARAMS or count_macs(mc) > MAX_MACS:
         raise InputError(f"model has {count_params(mc)} weights / {count_macs(mc)} MACs per frame; "
                          f"the limit is {MAX_PARAMS} / {MAX_MACS}", field="model")
-    out = Path(cfg["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(int(cfg["seed"]))
-
     mean = feats.reshape(-1, feats.shape[-1]).mean(axis=0)
     std = feats.reshape(-1, feats.shape[-1]).std(axis=0) + 1e-3
     fn = ((feats - mean) / std).astype(np.float32)
@@ -93,7 +84,22 @@ def train(cfg: dict, progress: bool = True) -> Path:
     val_idx, tr_idx = order[:n_val], order[n_val:]
     xtr, ytr = _chunks(fn[tr_idx], targs[tr_idx], int(cfg["seq_frames"]))
     xva, yva = _chunks(fn[val_idx], targs[val_idx], int(cfg["seq_frames"]))
+    return fcfg, mc, mean, std, fn[val_idx], (xtr, ytr), (xva, yva)
 
+
+def train(cfg: dict, progress: bool = True) -> Path:
+    """Train, save float weights, model description and int8 TFLite. Returns the model stem (out/percepnetNNk_int8)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    from tqdm import tqdm
+
+    from designer.percepnet.model import build_sequence_model, gain_loss, strength_loss
+
+    fcfg, mc, mean, std, val_feats, (xtr, ytr), (xva, yva) = _prepare(cfg)
+    k = mc.n_bands
+    out = Path(cfg["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(int(cfg["seed"]))
     model = build_sequence_model(mc)
     model.compile(optimizer=keras.optimizers.Adam(float(cfg["learning_rate"]), clipnorm=1.0),
                   loss={"gains": gain_loss, "strengths": strength_loss}, loss_weights={"gains": 1.0, "strengths": 0.5})
@@ -134,31 +140,38 @@ def train(cfg: dict, progress: bool = True) -> Path:
     ckpt = keras.callbacks.ModelCheckpoint(str(out / "best.weights.h5"), save_weights_only=True,
                                            save_best_only=True, monitor="val_loss")
     lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-4)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(cfg["patience"]))
     t0 = time.time()
     hist = model.fit(xtr, {"gains": ytr[..., :k], "strengths": ytr[..., k:]}, batch_size=bs,
                      epochs=int(cfg["max_epochs"]), verbose=0, shuffle=True,
                      validation_data=(xva, {"gains": yva[..., :k], "strengths": yva[..., k:]}),
-                     callbacks=[bar, Budget(float(cfg["minutes"])), ckpt, lr])
+                     callbacks=[bar, Budget(float(cfg["minutes"])), ckpt, lr, stop])
     model.load_weights(str(out / "best.weights.h5"))
-    train_s = time.time() - t0
+    return export(cfg, model, hist.history, time.time() - t0, (fcfg, mc, mean, std, val_feats, xtr))
 
+
+def export(cfg, model, history: dict, train_s: float, prepared) -> Path:
+    """Write STEM.json (config, normalisation, history), STEM.npz (float weights), STEM.tflite (int8)."""
+    fcfg, mc, mean, std, val_feats, xtr = prepared
+    out, data = Path(cfg["out"]), Path(cfg["data"])
     meta = {
         "frontend": fcfg.to_dict(), "model": mc.to_dict(),
         "feature_mean": mean.tolist(), "feature_std": std.tolist(),
         "params": count_params(mc), "macs_per_frame": count_macs(mc),
-        "training": {"epochs": len(hist.history["loss"]), "seconds": round(train_s, 1),
-                     "loss": hist.history["loss"], "val_loss": hist.history["val_loss"],
+        "training": {"epochs": len(history["loss"]), "seconds": round(train_s, 1),
+                     "best_epoch": int(np.argmin(history["val_loss"])) + 1,
+                     "loss": [float(v) for v in history["loss"]], "val_loss": [float(v) for v in history["val_loss"]],
                      "train_frames": int(xtr.shape[0] * xtr.shape[1]), "data": str(data),
                      "config": {k2: (str(v) if isinstance(v, Path) else v) for k2, v in cfg.items()}},
     }
     stem = out / f"percepnet{fcfg.sample_rate_hz // 1000}k_int8"
     stem.with_suffix(".json").write_text(json.dumps(meta, indent=1))
-    _plot_history(hist.history, out / "training.png")
+    _plot_history(history, out / "training.png")
 
     from designer.percepnet.convert import convert_int8
     from designer.percepnet.engine import export_float_weights
     export_float_weights(model, stem.with_suffix(".npz"))
-    convert_int8(stem, model, fn[val_idx])
+    convert_int8(stem, model, val_feats)
     return stem
 
 
