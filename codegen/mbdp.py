@@ -123,6 +123,7 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
                      for j, g in enumerate(x for x in groups if x["chain"] == "guard")],
         sum_fits=sum(lim.threshold for lim in plan.band_limiters) <= Q31_MAX,
         out_fits=(plan.out_limiter.threshold << plan.headroom) <= Q31_MAX,
+        out_mulhr=sum(lim.threshold for lim in plan.band_limiters) < 2**30,
     )
     env = _env()
     files = {"tr_mbdp.h": "tr_mbdp.h.j2", "tr_mbdp.c": "tr_mbdp.c.j2", "tr_mbdp_coeffs.h": "tr_mbdp_coeffs.h.j2",
