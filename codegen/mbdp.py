@@ -54,6 +54,7 @@ def _groups(plan: MbdpPlan) -> list[dict]:
                     EF2: "tr_biquad_ef2_q31"}[precision] if kind != "efh" else "tr_biquad_efh_q31"
             out.append(dict(
                 name=f"{chain.name}_g{j}", chain=chain.name, stages=len(secs), sections=secs,
+                coef_len=sum(len(sec.coeffs) for sec in secs),
                 post_shift=secs[0].post_shift, precision=precision, kind=kind, init_arg=init_arg,
                 inst_type=f"tr_biquad_{kind}_inst", state_type="int64_t" if kind == "high" else "int32_t",
                 state_len={"ef": 5, "efh": 5, "ef2": 6}.get(kind, 4) * len(secs),

@@ -39,6 +39,7 @@ HIGH, STD, EF, EF2 = "32x64", "q31", "q31ef", "q31ef2"
 EF1_NOISE_LIMIT_DBFS = -168.0   # first-order error feedback noisier than this: second order
 COEF_ERROR_LIMIT_DB = -90.0     # largest band response error (vs float, full scale) a plan may have
 H_FORM_ERROR_LIMIT_DB = -110.0  # a split takes the one-section AP - LP high-pass only if it is this close to float
+H_FORM_NOISE_LIMIT_DBFS = -162.0  # ... and if 2 h (first-order error feedback) adds at most this much noise
 STD_NOISE_LIMIT_DBFS = -170.0   # a std (32-bit state) section may add at most this much error (bias incl.)
 
 
@@ -222,7 +223,11 @@ def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
     """The h section of a high-pass branch (1 - 2 h - LP): choose its feedback roundings and its
     numerator c so that branch, with the already quantised low-pass, is closest to the float LR4
     high-pass (max complex error over 5 Hz..0.49 fs). Its poles then track the low-pass's rounding
-    and the low-frequency cancellation stays as good as two separately quantised high-passes."""
+    and the low-frequency cancellation stays as good as two separately quantised high-passes.
+
+    One rounded pole pair near z = 1 is too coarse on its own (A(1) off by up to an LSB, -100 dB
+    at 70 Hz / 48 kHz): a sixth coefficient F adds F / 2^32 LSB to a1 (the C adds round(y1 F / 2^32)
+    to the accumulator's seed, one SMMLAR), chosen so the two roundings' errors cancel at z = 1."""
     row, kind, label, _ = sec
     f = np.geomspace(5.0, 0.49 * fs_hz, 600)
     target = signal.sosfreqz(hp_sos, worN=f, fs=fs_hz)[1]
@@ -234,14 +239,17 @@ def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
         scale *= sum(q[:3]) / (2.0 ** (31 - s) - q[3] - q[4])
     base, s = quantize_section(row, label, kind=kind)
     unit = 2 ** (31 - s)
+    exact1, exact2 = -float(row[4]) * unit, -float(row[5]) * unit     # CMSIS sign
     z1 = np.exp(-2j * np.pi * f / fs_hz)
     best = None
     for d1 in range(-radius, radius + 1):
         for d2 in range(-radius, radius + 1):
             qa1, qa2 = base[3] + d1, base[4] + d2
-            if np.max(np.abs(np.roots([1.0, -qa1 / unit, -qa2 / unit]))) >= 1.0 - 1e-12:
+            fine = int(np.clip(round(-((qa1 - exact1) + (qa2 - exact2)) * 2.0 ** 32), -2 ** 31, 2 ** 31 - 1))
+            a1 = qa1 + fine / 2.0 ** 32
+            if np.max(np.abs(np.roots([1.0, -a1 / unit, -qa2 / unit]))) >= 1.0 - 1e-12:
                 continue
-            a = 1.0 - qa1 / unit * z1 - qa2 / unit * z1 ** 2
+            a = 1.0 - a1 / unit * z1 - qa2 / unit * z1 ** 2
             # The error is affine in c, its maximum convex: integer ternary search. The pole rounding
             # moves A near z = 1 by a relative error that a numerator tweak of many LSB undoes.
             g = 2.0 * scale / unit * (1.0 - z1 ** 2) / a
@@ -257,7 +265,7 @@ def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
             for c in range(lo, hi + 1):
                 e = err(c)
                 if best is None or e < best[0]:
-                    best = (e, (c, 0, -c, qa1, qa2))
+                    best = (e, (c, 0, -c, qa1, qa2, fine))
     return (best[1], s, label), 20 * math.log10(best[0] / scale + 1e-300)
 
 
@@ -271,8 +279,10 @@ def _impulse_len(sections: list[tuple[tuple[int, ...], int]]) -> int:
 
 
 def _as_sos(q, s) -> np.ndarray:
+    """scipy sos row of CMSIS-layout coefficients (a sixth entry: an h section's a1 fraction)."""
     unit = 2.0 ** (31 - s)
-    return np.array([q[0] / unit, q[1] / unit, q[2] / unit, 1.0, -q[3] / unit, -q[4] / unit])
+    a1 = q[3] + (q[5] / 2.0 ** 32 if len(q) > 5 else 0.0)
+    return np.array([q[0] / unit, q[1] / unit, q[2] / unit, 1.0, -a1 / unit, -q[4] / unit])
 
 
 def std_noise_dbfs(q, s, headroom: int) -> float:
@@ -522,7 +532,8 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
                 # that: there the two jointly rounded high-pass sections stay).
                 i = int(name[2:])
                 q_h, err_db = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs)
-                split_h.append(err_db <= H_FORM_ERROR_LIMIT_DB)
+                noise_db = ef1_noise_dbfs(q_h[0], q_h[1], headroom) + 20 * math.log10(2.0)
+                split_h.append(err_db <= H_FORM_ERROR_LIMIT_DB and noise_db <= H_FORM_NOISE_LIMIT_DBFS)
                 q = [q_h] if split_h[-1] else _refine(hp_rows[i], fs)
             quant[name] = q
         return quant
@@ -666,13 +677,14 @@ def _biquad_ef(x: list, q, s) -> list:
     """tr_biquad_ef_q31, one stage: DF1 with first-order error feedback ("fraction saving"): the bits
     truncated off one output are added to the next accumulator, so the truncation error is shaped by
     (1 - z^-1) and has no DC part. Near-z=1 poles then cost ~16 dB of noise gain instead of ~57 dB."""
-    b0, b1, b2, a1, a2 = q
+    b0, b1, b2, a1, a2 = q[:5]
+    fine = q[5] if len(q) > 5 else 0     # h sections: a1 + fine / 2^32, seeded into the residue
     assert s == 1
     sh = 30
     x1 = x2 = y1 = y2 = e = 0
     out = [0] * len(x)
     for n, x0 in enumerate(x):
-        acc = e + b0 * x0 + b1 * x1 + b2 * x2 + a1 * y1 + a2 * y2
+        acc = e + ((y1 * fine + (1 << 31)) >> 32) + b0 * x0 + b1 * x1 + b2 * x2 + a1 * y1 + a2 * y2
         y0 = acc >> sh
         e = acc - (y0 << sh)
         out[n] = y0
