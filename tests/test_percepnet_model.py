@@ -139,3 +139,20 @@ def test_int8_conversion_calibrated_on_states_runs_in_tflm(small_models, tmp_pat
     gq, rq = m.run_tflm(x)
     assert np.max(np.abs(gf - gq)) < 0.06 and np.mean(np.abs(gf - gq)) < 0.015
     assert np.max(np.abs(rf - rq)) < 0.06 and np.mean(np.abs(rf - rq)) < 0.015
+
+
+@pytest.mark.nn
+def test_training_only_regularisers_do_not_change_the_streaming_twin():
+    """Feature noise and GRU dropout act in training only: at inference the sequence model with them
+    still equals the streaming model (which has neither)."""
+    import keras
+
+    from designer.percepnet.model import build_sequence_model, build_streaming_model, run_streaming_float
+    keras.utils.set_random_seed(3)
+    mc = ModelConfig(n_features=10, n_bands=4, conv_units=8, gru_units=6, input_noise=0.3, dropout=0.3)
+    seq = build_sequence_model(mc)
+    x = np.random.default_rng(4).standard_normal((1, 30, mc.n_features)).astype(np.float32)
+    ref = seq.predict(x, verbose=0)
+    g, r = run_streaming_float(build_streaming_model(mc, seq), x[0], mc)
+    np.testing.assert_allclose(g, ref["gains"][0], atol=2e-6)
+    np.testing.assert_allclose(r, ref["strengths"][0], atol=2e-6)

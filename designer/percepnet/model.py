@@ -33,6 +33,8 @@ class ModelConfig:
     conv_units: int = 112
     gru_units: int = 120
     weight_clip: float = 0.5
+    input_noise: float = 0.0   # training only: Gaussian noise (std, normalised units) added to the features
+    dropout: float = 0.0       # training only: dropout on the GRU inputs
 
     def to_dict(self):
         return asdict(self)
@@ -80,12 +82,13 @@ def build_sequence_model(mc: ModelConfig):
 
     clip = _clip_constraint(mc.weight_clip)
     x = keras.Input((None, mc.n_features), name="features")
+    xin = layers.GaussianNoise(mc.input_noise, name="input_noise")(x) if mc.input_noise > 0 else x
     conv = layers.Conv1D(mc.conv_units, CONV_TAPS, padding="causal", activation="tanh", name="conv",
-                         kernel_constraint=clip)(x)
+                         kernel_constraint=clip)(xin)
     g1 = layers.GRU(mc.gru_units, return_sequences=True, name="gru1", kernel_constraint=clip,
-                    recurrent_constraint=clip)(conv)
+                    recurrent_constraint=clip, dropout=mc.dropout)(conv)
     g2 = layers.GRU(mc.gru_units, return_sequences=True, name="gru2", kernel_constraint=clip,
-                    recurrent_constraint=clip)(g1)
+                    recurrent_constraint=clip, dropout=mc.dropout)(g1)
     gains = layers.Dense(mc.n_bands, activation="sigmoid", name="gains", kernel_constraint=clip)(
         layers.Concatenate(name="cat_g")([g1, g2]))
     strengths = layers.Dense(mc.n_bands, activation="sigmoid", name="strengths", kernel_constraint=clip)(
