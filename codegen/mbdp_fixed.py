@@ -481,8 +481,14 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
 
     Sections whose 32-bit-state noise (std_noise_dbfs) stays below STD_NOISE_LIMIT_DBFS use CMSIS
     arm_biquad_cascade_df1_q31; the others use `precise`: EF (our error-feedback DF1, default: about
-    15 instructions per sample on a Cortex-M4) or HIGH (CMSIS arm_biquad_cas_df1_32x64_q31, measured
-    at 56 instructions per sample per stage on a Cortex-M4 with gcc 12)."""
+    11.5 instructions per sample on a Cortex-M4) or HIGH (CMSIS arm_biquad_cas_df1_32x64_q31, measured
+    at 56 instructions per sample per stage on a Cortex-M4 with gcc 12).
+
+    Each crossover's high-pass branch is AP - LP = u - 2 h(u) - LP (split_h[i]; one ef section h with
+    a1 refined by F / 2^32, ~14 instructions per sample) where that stays within
+    H_FORM_ERROR_LIMIT_DB of the float LR4 high-pass and 2h's noise within H_FORM_NOISE_LIMIT_DBFS;
+    otherwise the two high-pass sections as designed. The excursion guard (a detector) never uses
+    second-order error feedback."""
     if precise not in (EF, HIGH):
         raise InputError(f"precise biquad form must be '{EF}' or '{HIGH}', got {precise!r}")
     p = profile
