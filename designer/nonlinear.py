@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from designer.errors import InputError
+from designer.errors import InputError, read_toml
 from designer.speaker import C_M_S, RHO_KG_M3, Speaker
 
 BL_DROP_AT_XMAX = 0.82        # Klippel: Bl(X_Bl) = 82 % of Bl(0)
@@ -122,12 +122,7 @@ def load_large_signal(path, spk: Speaker) -> LargeSignal:
     Missing Bl or Kms take the default shapes. Their x = 0 values must match the speaker's T/S
     Bl and 1/Cms within 5 % (else the data is for another driver)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such large-signal file", file=path)
-    try:
-        d = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=path) from None
+    d = read_toml(path, "large-signal")
     if set(d) != {"large_signal"}:
         raise InputError(f"expected exactly one table [large_signal], got {sorted(d)}", file=path)
     t = d["large_signal"]
