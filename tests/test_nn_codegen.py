@@ -285,3 +285,24 @@ def test_optimised_kernels_match_portable_path(tmp_path):
     from codegen.nn.kernel_check import check_kernels
     for r in check_kernels(work=tmp_path):
         assert not r.mismatches, (r.board, r.mismatches)
+
+
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "designer" / "percepnet" / "models" / "percepnet16k_int8.tflite"
+
+
+@pytest.mark.nn
+@pytest.mark.qemu
+@pytest.mark.parametrize("engine, frames", [("c-host", 1000), ("board:mps2-an386", 1000), ("board:mps3-an547", 1000)])
+def test_shipped_percepnet_model_bit_exact(engine, frames):
+    """The model we ship, compiled to C, against tflite-micro with state fed back, through the CLI
+    from the repository root (relative build paths, as a user runs it)."""
+    import subprocess
+    import sys
+    root = SHIPPED_MODEL.parents[3]
+    r = subprocess.run([sys.executable, "-m", "tunerig", "nn", "verify", str(SHIPPED_MODEL.relative_to(root)),
+                        "--frames", str(frames), "--engine", engine,
+                        # relative, as users pass it; one per case so parallel workers never share it
+                        "--build-dir", f"build/test_nn_shipped/{engine.replace(':', '_')}"],
+                       cwd=root, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "0 mismatches" in r.stdout and f"{frames} frames" in r.stdout

@@ -91,7 +91,7 @@ def run_board_elf(elf: Path, board_name: str, cm: CompiledModel, frames, timeout
     (work / "nn_in.bin").write_bytes(blob)
     for f in ("nn_out.bin", "nn_cost.txt"):
         (work / f).unlink(missing_ok=True)
-    cmd = [qemu, "-M", machine, "-kernel", str(elf), "-nographic", "-monitor", "none", "-serial", "null",
+    cmd = [qemu, "-M", machine, "-kernel", str(elf.resolve()), "-nographic", "-monitor", "none", "-serial", "null",
            "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
     try:
         r = subprocess.run(cmd, cwd=work, capture_output=True, timeout=timeout_s)
