@@ -14,8 +14,13 @@ from designer.percepnet.engine import SHIPPED_STEM, PercepNetModel
 from designer.percepnet.frontend import FrontEnd
 
 
-def main(stem=SHIPPED_STEM):
-    m = PercepNetModel(stem)
+def main(argv=None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(prog="tunerig bench percepnet", description=__doc__.splitlines()[0])
+    ap.add_argument("stem", nargs="?", default=SHIPPED_STEM, help="model stem (default: the shipped model)")
+    ap.add_argument("--json", help="write the per-frame timings here")
+    args = ap.parse_args(argv)
+    m = PercepNetModel(args.stem)
     fe = FrontEnd(m.cfg)
     fs = m.cfg.sample_rate_hz
     x = 0.05 * np.random.default_rng(0).standard_normal(fs * 10)
@@ -36,7 +41,15 @@ def main(stem=SHIPPED_STEM):
                      ("int8 network (tflite-micro)", t3 - t2), ("synthesis (vectorised)", t4 - t3)):
         print(f"  {name:34s} {1e6 * dt / n:8.1f} us/frame")
     print(f"  int8 vs float gains: mean |diff| {np.mean(np.abs(g - gq)):.4f}, strengths {np.mean(np.abs(r - rq)):.4f}")
+    if args.json:
+        import json
+        from pathlib import Path
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"frames": int(n), "us_per_frame": {
+            "frontend": 1e6 * (t1 - t0) / n, "float_network": 1e6 * (t2 - t1) / n,
+            "int8_tflm": 1e6 * (t3 - t2) / n, "synthesis": 1e6 * (t4 - t3) / n}}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    raise SystemExit(main())

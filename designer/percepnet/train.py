@@ -18,12 +18,11 @@ from __future__ import annotations
 import json
 import os
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
 
-from designer.errors import InputError
+from designer.errors import InputError, read_toml
 from designer.percepnet.config import FrontEndConfig
 from designer.percepnet.model import ModelConfig, count_macs, count_params
 
@@ -35,12 +34,7 @@ MAX_MACS = 250_000
 
 def load_train_config(path) -> dict:
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such training config", file=path)
-    try:
-        cfg = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=path) from None
+    cfg = read_toml(path, "training config")
     unknown = set(cfg) - set(TRAIN_DEFAULTS) - {"data"}
     if unknown:
         raise InputError(f"unknown key(s) {', '.join(sorted(unknown))}", file=path)
