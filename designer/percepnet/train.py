@@ -144,6 +144,16 @@ def train(cfg: dict, progress: bool = True) -> Path:
     return export(cfg, model, hist.history, time.time() - t0, (fcfg, mc, mean, std, val_feats, xtr))
 
 
+def _portable(p) -> str:
+    """A path for the record in a shipped model: relative to the working directory when inside it,
+    so no machine's absolute paths end up in the repository."""
+    p = Path(p)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def export(cfg, model, history: dict, train_s: float, prepared) -> Path:
     """Write STEM.json (config, normalisation, history), STEM.npz (float weights), STEM.tflite (int8)."""
     fcfg, mc, mean, std, val_feats, xtr = prepared
@@ -155,8 +165,8 @@ def export(cfg, model, history: dict, train_s: float, prepared) -> Path:
         "training": {"epochs": len(history["loss"]), "seconds": round(train_s, 1),
                      "best_epoch": int(np.argmin(history["val_loss"])) + 1,
                      "loss": [float(v) for v in history["loss"]], "val_loss": [float(v) for v in history["val_loss"]],
-                     "train_frames": int(xtr.shape[0] * xtr.shape[1]), "data": str(data),
-                     "config": {k2: (str(v) if isinstance(v, Path) else v) for k2, v in cfg.items()}},
+                     "train_frames": int(xtr.shape[0] * xtr.shape[1]), "data": _portable(data),
+                     "config": {k2: (_portable(v) if k2 in ("out", "data") else v) for k2, v in cfg.items()}},
     }
     stem = out / f"percepnet{fcfg.sample_rate_hz // 1000}k_int8"
     stem.with_suffix(".json").write_text(json.dumps(meta, indent=1))
