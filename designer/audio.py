@@ -17,11 +17,13 @@ from designer.errors import InputError
 SUPPORTED = ("int16", "float32")
 
 
-def read_wav(path, expected_rate_hz: int | None = None, *, allow_clipped: bool = True) -> tuple[np.ndarray, int]:
+def read_wav(path, expected_rate_hz: int | None = None, *, allow_clipped: bool = True,
+             mix_to_mono: bool = False) -> tuple[np.ndarray, int]:
     """Read a mono WAV (int16 or float32). Returns (samples float64, sample_rate_hz).
 
-    Raises InputError for a missing/unreadable file, a wrong sample rate, more than one channel,
-    an unsupported sample type, or NaN/Inf samples.
+    Raises InputError for a missing/unreadable file, a wrong sample rate, more than one channel
+    (unless mix_to_mono, for material from third-party tools), an unsupported sample type, or
+    NaN/Inf samples.
     """
     path = Path(path)
     if not path.is_file():
@@ -36,7 +38,9 @@ def read_wav(path, expected_rate_hz: int | None = None, *, allow_clipped: bool =
             file=path,
         )
     if data.ndim != 1:
-        raise InputError(f"has {data.shape[1]} channels; tunerig processes mono audio", file=path)
+        if not mix_to_mono:
+            raise InputError(f"has {data.shape[1]} channels; tunerig processes mono audio", file=path)
+        data = data.mean(axis=1).astype(data.dtype)
     if data.dtype == np.int16:
         x = data.astype(np.float64) / 32768.0
     elif data.dtype == np.float32:
@@ -49,6 +53,15 @@ def read_wav(path, expected_rate_hz: int | None = None, *, allow_clipped: bool =
     else:
         raise InputError(f"sample type {data.dtype} is not supported (use {' or '.join(SUPPORTED)})", file=path)
     return x, int(rate)
+
+
+def wav_sample_type(path) -> str:
+    """'int16' or 'float32' (other types are rejected by read_wav), read from the header only."""
+    try:
+        _, data = wavfile.read(path, mmap=True)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"not a readable WAV file ({exc})", file=path) from None
+    return str(data.dtype)
 
 
 def write_wav(path, samples: np.ndarray, sample_rate_hz: int, dtype: str = "int16") -> None:

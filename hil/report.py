@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen.fixedpoint import q15_to_float
+
 from hil.runner import HilReport, instr_per_sample
 
 
@@ -40,8 +42,8 @@ def _plot_vector(v, fs: float, speaker, png: Path) -> None:
     t = np.arange(v.x_q15.size) / fs * 1e3
     rows = 3 if speaker is not None else 2
     fig, ax = plt.subplots(rows, 1, figsize=(9, 2.2 * rows), sharex=True)
-    ax[0].plot(t, v.x_q15 / 32768, lw=0.6, label="input")
-    ax[0].plot(t, v.y_q15 / 32768, lw=0.6, label="board output")
+    ax[0].plot(t, q15_to_float(v.x_q15), lw=0.6, label="input")
+    ax[0].plot(t, q15_to_float(v.y_q15), lw=0.6, label="board output")
     ax[0].set_ylabel("full scale")
     ax[0].legend(loc="upper right", fontsize=8)
     ax[0].set_title(v.name)
@@ -51,7 +53,7 @@ def _plot_vector(v, fs: float, speaker, png: Path) -> None:
         from scipy import signal as sps
 
         from designer import physics
-        volts = v.y_q15 / 32768 * speaker.amplifier.v_at_full_scale
+        volts = q15_to_float(v.y_q15) * speaker.amplifier.v_at_full_scale
         x_mm = sps.sosfilt(physics.excursion_sos(speaker, fs), volts) * 1e3
         ax[2].plot(t, x_mm, lw=0.6, color="C2")
         for s in (1, -1):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.fixedpoint import float_to_q15
+from codegen.fixedpoint import float_to_q15, q15_to_float
 from designer.errors import TunerigError
 from hil.boards import Board, load_board
 from hil.session import BoardSession, StreamResult
@@ -157,7 +157,7 @@ def _limit_checks(rep: HilReport, profile, name: str, y: np.ndarray, speaker, to
 
     from designer import physics
 
-    volts = y.astype(np.float64) / 32768.0 * speaker.amplifier.v_at_full_scale
+    volts = q15_to_float(y) * speaker.amplifier.v_at_full_scale
     vpk = float(np.abs(volts).max(initial=0.0))
     rail = speaker.amplifier.vmax_peak_v
     rep.checks.append(CheckResult("rail", name, vpk <= rail * (1 + tol),

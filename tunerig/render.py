@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from designer.audio import read_wav, write_wav
+from designer.audio import read_wav, wav_sample_type, write_wav
 from designer.errors import InputError
 from designer.profile import Profile, load_profile
 
@@ -49,8 +49,7 @@ def render_samples(profile: Profile, x: np.ndarray, engine: str, *, q15: bool = 
 def render_file(profile_path, in_wav, out_wav, engine: str = "float") -> None:
     profile = load_profile(profile_path)
     x, rate = read_wav(in_wav, expected_rate_hz=profile.sample_rate_hz)
-    from scipy.io import wavfile
-    is_int16 = wavfile.read(in_wav, mmap=True)[1].dtype == np.int16
+    is_int16 = wav_sample_type(in_wav) == "int16"
     y = render_samples(profile, x, engine, q15=is_int16)
     write_wav(out_wav, y, rate, "int16" if is_int16 else "float32")
 

@@ -22,7 +22,6 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-from scipy.io import wavfile
 from scipy.signal import butter, lfilter, resample_poly, sosfilt
 
 from designer.audio import write_wav
@@ -75,11 +74,8 @@ def _read_any(path: Path) -> tuple[np.ndarray, int]:
         import soundfile as sf
         x, r = sf.read(str(path), always_2d=True)
         return x.mean(axis=1), int(r)
-    r, x = wavfile.read(path)
-    x = x.astype(np.float64) / (32768.0 if x.dtype == np.int16 else 1.0)
-    if x.ndim > 1:
-        x = x.mean(axis=1)
-    return x, int(r)
+    from designer.audio import read_wav
+    return read_wav(path, mix_to_mono=True)
 
 
 def _resample(x, r_in, r_out):
