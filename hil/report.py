@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from codegen.fixedpoint import q15_to_float
-
 from hil.runner import HilReport, instr_per_sample
 
 
