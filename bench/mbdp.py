@@ -31,6 +31,7 @@ from designer.signals import music_like
 
 REPO = Path(__file__).resolve().parent.parent
 FW = Path(__file__).resolve().parent / "mbdp_fw"
+SEMIHOST = REPO / "firmware" / "semihost"   # start-up + semihosting calls, shared with the nn runner
 DEFAULT_BOARDS = ("mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547")
 CHUNK = 480
 
@@ -96,9 +97,9 @@ def build_bench(profile: Profile, board: str, x_q31: np.ndarray, work: Path, *, 
     incs = re.findall(r'"([^"]+)"', cmake.split("set(TR_MBDP_INCLUDE_DIRS")[1].split(")")[0])
     cpu = list(TARGETS[core][1])
     base = ["arm-none-eabi-gcc", *cpu, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
-            "-fdata-sections", *(f"-D{d}" for d in CMSIS_DEFINES), *(f"-I{i}" for i in incs), f"-I{FW}", f"-I{work}"]
+            "-fdata-sections", *(f"-D{d}" for d in CMSIS_DEFINES), *(f"-I{i}" for i in incs), f"-I{FW}", f"-I{SEMIHOST}", f"-I{work}"]
     objs, module_objs = [], []
-    for src in [*sources, FW / "startup.c", FW / "bench_io.c", FW / "bench_main.c"]:
+    for src in [*sources, SEMIHOST / "tr_semihost_startup.c", SEMIHOST / "tr_semihost.c", FW / "bench_main.c"]:
         src = Path(src)
         obj = work / (src.stem + ".o")
         scalar = src.name == "arm_biquad_cascade_df1_q31.c" or (not helium and str(src) in sources)
@@ -109,7 +110,7 @@ def build_bench(profile: Profile, board: str, x_q31: np.ndarray, work: Path, *, 
             module_objs.append(obj)
     elf = work / "bench.elf"
     _run(["arm-none-eabi-gcc", *cpu, "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
-          f"-L{REPO / 'boards' / board}", f"-T{FW / 'bench.ld'}", *map(str, objs), "-lc", "-lgcc", "-o", str(elf)])
+          f"-L{REPO / 'boards' / board}", f"-T{REPO / 'firmware' / 'ld' / 'tunerig.ld'}", *map(str, objs), "-lc", "-lgcc", "-o", str(elf)])
     return elf, module_objs
 
 

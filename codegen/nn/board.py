@@ -56,6 +56,8 @@ def build_board_elf(cm: CompiledModel, board_name: str, build_dir, opt: str = "-
     main_c = build_dir / f"{cm.name}_board_main.c"
     main_c.write_text(env.get_template("board_main.c.j2").render(name=cm.name, inputs=cm.inputs, outputs=cm.outputs))
     srcs, incs = kernel_sources(cmsis_nn_path)
+    semihost = REPO / "firmware" / "semihost"          # start-up + semihosting calls, shared with bench/mbdp
+    srcs, incs = [*srcs, semihost / "tr_semihost_startup.c", semihost / "tr_semihost.c"], [*incs, semihost]
     elf = build_dir / f"{cm.name}_{board_name}.elf"
     cmd = [gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", opt, "-ffp-contract=off", *CPU_FLAGS[core],
            "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",

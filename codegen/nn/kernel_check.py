@@ -25,6 +25,7 @@ from codegen.nn.host import CMSIS_NN_DIR, REPO, WARN_FLAGS, kernel_sources
 from designer.errors import TunerigError
 
 CHECK_SOURCE = CMSIS_NN_DIR / "check" / "tr_nn_kernel_check.c"
+SEMIHOST = REPO / "firmware" / "semihost"   # start-up + semihosting calls for the board builds
 BOARDS = ("mps2-an386", "mps3-an547")
 
 
@@ -85,7 +86,8 @@ def run_board(board_name: str, work: Path, timeout_s: float = 300.0) -> tuple[di
     elf = work / f"tr_nn_kernel_check_{board_name}.elf"
     cmd = [gcc, *WARN_FLAGS, "-O2", "-ffp-contract=off", *CPU_FLAGS[board.core], f"-DTR_NN_CHECK_CLOCK_HZ={board.clock_hz}u",
            "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-           *[f"-I{p}" for p in incs], str(CHECK_SOURCE), *map(str, srcs), f"-L{REPO / 'boards' / board_name}",
+           *[f"-I{p}" for p in [*incs, SEMIHOST]], str(CHECK_SOURCE), *map(str, srcs),
+           *(str(SEMIHOST / f) for f in ("tr_semihost_startup.c", "tr_semihost.c")), f"-L{REPO / 'boards' / board_name}",
            "-T", str(REPO / "firmware" / "ld" / "tunerig.ld"), "-Wl,--gc-sections", "-o", str(elf), "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:

@@ -20,59 +20,11 @@
 #include "tr_nn_ops.h"
 
 #if defined(__arm__)
-extern uint32_t __stack_top, __data_load, __data_start, __data_end, __bss_start, __bss_end;
-int main(void);
-void Reset_Handler(void);
-void Default_Handler(void);
-typedef void (*vector_t)(void);
-__attribute__((section(".vectors"), used)) const vector_t nn_vectors[16] = {
-    (vector_t)(uintptr_t)&__stack_top, Reset_Handler, Default_Handler, Default_Handler, Default_Handler,
-    Default_Handler, Default_Handler, 0, 0, 0, 0, Default_Handler, Default_Handler, 0, Default_Handler,
-    Default_Handler,
-};
-
-static int32_t semihost(int32_t op, void *arg)
-{
-    register int32_t r0 __asm__("r0") = op;
-    register void *r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-
-static void sh_exit(uint32_t code)
-{
-    (void)semihost(0x18, (void *)(uintptr_t)(code == 0 ? 0x20026u : 0x20024u));
-    for (;;)
-    {
-    }
-}
-
-void Default_Handler(void)
-{
-    sh_exit(3);
-}
-
-void Reset_Handler(void)
-{
-    uint32_t *src = &__data_load, *dst = &__data_start;
-    while (dst < &__data_end)
-    {
-        *dst++ = *src++;
-    }
-    for (dst = &__bss_start; dst < &__bss_end;)
-    {
-        *dst++ = 0u;
-    }
-#if defined(__ARM_FP)
-    (*(volatile uint32_t *)0xE000ED88u) |= (0xFu << 20);
-    __asm__ volatile("dsb\n isb" ::: "memory");
-#endif
-    sh_exit((uint32_t)main());
-}
+#include "tr_semihost.h" /* start-up and console: firmware/semihost */
 
 static void put_line(const char *s)
 {
-    (void)semihost(0x04, (void *)s); /* SYS_WRITE0: QEMU's stderr */
+    tr_semihost_puts(s); /* SYS_WRITE0: QEMU's stderr */
 }
 
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
