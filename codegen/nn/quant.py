@@ -194,39 +194,31 @@ def _activation_params(input_scale: float) -> tuple[int, int, int]:
     return multiplier, left_shift, _input_radius(4, left_shift, 31)
 
 
-def logistic_table_s8(input_scale: float, input_zero_point: int) -> list[int]:
-    """int8 LOGISTIC output for every int8 input -128..127 (TFLM reference_integer_ops::Logistic)."""
+def _activation_table_s8(input_scale: float, input_zero_point: int, output_of) -> list[int]:
+    """int8 output for every int8 input -128..127: saturate outside the input radius, else output_of(q4)
+    on the input rescaled to Q4.27 (TFLM reference_integer_ops::Logistic/Tanh)."""
     multiplier, left_shift, radius = _activation_params(input_scale)
     table = []
     for v in range(-128, 128):
         x = v - input_zero_point
         if x <= -radius:
-            out = -128
+            table.append(-128)
         elif x >= radius:
-            out = 127
+            table.append(127)
         else:
             q4 = multiply_by_quantized_multiplier(x, multiplier, left_shift)
-            out = rdbp(gemmlowp_logistic(q4, 4), 31 - 8) - 128
-            out = min(max(out, -128), 127)
-        table.append(out)
+            table.append(min(max(output_of(q4), -128), 127))
     return table
+
+
+def logistic_table_s8(input_scale: float, input_zero_point: int) -> list[int]:
+    """int8 LOGISTIC (output scale 1/256, zero point -128)."""
+    return _activation_table_s8(input_scale, input_zero_point, lambda q4: rdbp(gemmlowp_logistic(q4, 4), 31 - 8) - 128)
 
 
 def tanh_table_s8(input_scale: float, input_zero_point: int) -> list[int]:
-    """int8 TANH output for every int8 input -128..127 (TFLM reference_integer_ops::Tanh)."""
-    multiplier, left_shift, radius = _activation_params(input_scale)
-    table = []
-    for v in range(-128, 128):
-        x = v - input_zero_point
-        if x <= -radius:
-            out = -128
-        elif x >= radius:
-            out = 127
-        else:
-            q4 = multiply_by_quantized_multiplier(x, multiplier, left_shift)
-            out = min(max(rdbp(gemmlowp_tanh(q4, 4), 31 - 7), -128), 127)
-        table.append(out)
-    return table
+    """int8 TANH (output scale 1/128, zero point 0)."""
+    return _activation_table_s8(input_scale, input_zero_point, lambda q4: rdbp(gemmlowp_tanh(q4, 4), 31 - 7))
 
 
 def activation_range(activation: str, scale: float, zero_point: int, qmin=-128, qmax=127) -> tuple[int, int]:
