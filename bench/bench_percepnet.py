@@ -5,7 +5,6 @@ These are host-Python numbers, useful to compare stages with each other, not Cor
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         fig = bass_advantage_db(spk, p)
         rows.append({"speaker": name, "bands": p.n_bands, "design_s": round(t_design, 2),
                      "render_x_realtime": round(10.0 / best, 1), **{k: float(v) for k, v in fig.items()}})
-    print(f"| speaker | bands | design (s) | float render (x real time, 48 kHz) | bass 40-200 Hz vs single limiter (dB) | peak excursion / Xmax (mm) |")
+    print("| speaker | bands | design (s) | float render (x real time, 48 kHz) | bass 40-200 Hz vs single limiter (dB) | peak excursion / Xmax (mm) |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['speaker']} | {r['bands']} | {r['design_s']} | {r['render_x_realtime']} | "

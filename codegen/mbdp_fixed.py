@@ -24,8 +24,8 @@ import numpy as np
 from scipy import signal
 
 from codegen.fixedpoint import Q31_MAX, Q31_MIN, float_to_q, q15_to_q31, q31_to_q15
-from designer.crossover import allpass2_sos, check_crossovers, design_crossover, highpass_sos
-from designer.dynamics import POWER_FLOOR, CompressorParams, LimiterParams
+from designer.crossover import check_crossovers, design_crossover, highpass_sos
+from designer.dynamics import CompressorParams, LimiterParams
 from designer.errors import InputError
 from designer.profile import Profile
 

@@ -25,7 +25,7 @@ from scipy import signal
 
 from designer import physics, signals
 from designer.crossover import band_responses, design_crossover, highpass_sos
-from designer.dynamics import CompressorParams, LimiterParams, compressor_gain_db
+from designer.dynamics import CompressorParams, LimiterParams
 from designer.errors import InputError
 from designer.profile import BandParams, Profile
 from designer.speaker import Speaker
@@ -114,17 +114,6 @@ def _excursion_cost(ctx: _Context, mag: np.ndarray, levels: np.ndarray, makeup: 
     (the compressor only ever reduces below that), and the limiter caps it at L."""
     drive = np.minimum(levels[None, :, None], makeup[:, None, None] * mag[:, None, :])
     return np.max(ctx.x_fs[None, None, :] * drive, axis=2)
-
-
-def _weights(ctx: _Context, mag: np.ndarray) -> np.ndarray:
-    """Importance of each band: its share of program loudness plus (bass_weight x) its share of bass."""
-    df = np.gradient(ctx.f)
-    p = ctx.s_prog[None, :] * mag**2 * df[None, :]
-    loud = (p * ctx.spl_fs[None, :] * a_weighting_power(ctx.f)[None, :]).sum(axis=1)
-    in_bass = (ctx.f >= BASS_BAND_HZ[0]) & (ctx.f <= BASS_BAND_HZ[1])
-    bass = p[:, in_bass].sum(axis=1)
-    w = loud / max(loud.sum(), 1e-300) + ctx.program.bass_weight * bass / max(bass.sum(), 1e-300)
-    return np.maximum(w, 1e-6)
 
 
 def _band_limits(ctx: _Context, mag: np.ndarray, makeup: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import json
 import math
 
 import numpy as np
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from designer.crossover import check_crossovers
@@ -278,9 +278,3 @@ def save_profile(p: Profile, path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(profile_to_toml(p))
     tmp.replace(path)
-
-
-def with_band_limits(p: Profile, thresholds_db) -> Profile:
-    """Copy of p with new band limiter thresholds (used by the designer's safety loop)."""
-    bands = tuple(replace(b, limiter=replace(b.limiter, threshold_db=float(t))) for b, t in zip(p.bands, thresholds_db))
-    return replace(p, bands=bands)

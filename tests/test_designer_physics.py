@@ -9,7 +9,7 @@ from designer import physics
 from designer.fit_ts import fit_ts
 from designer.formats import write_curve
 from designer.speaker import load_speaker, speaker_from_dict
-from reference_speaker import excursion_tf_closed_form, sine_excursion_mm_per_v
+from reference_speaker import sine_excursion_mm_per_v
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

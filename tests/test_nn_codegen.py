@@ -7,7 +7,6 @@ runtime), TensorFlow's own flatbuffer interpreter for the reader, numpy for the 
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -21,8 +21,6 @@ def _data(args):
 
 
 def _oracle(args):
-    import numpy as np
-
     from designer.audio import read_wav, write_wav
     from designer.errors import InputError
     from designer.percepnet.config import FrontEndConfig
@@ -168,7 +166,7 @@ def register(subparsers) -> None:
     v.add_argument("--data", default="build/percepnet/data")
     v.add_argument("--model", help="model stem (default: the shipped model)")
     v.add_argument("--no-model", action="store_true", help="baselines only")
-    v.add_argument("--systems", help=f"comma list (default: noisy,oracle,float,int8,rnnoise,wiener)")
+    v.add_argument("--systems", help="comma list (default: noisy,oracle,float,int8,rnnoise,wiener)")
     v.add_argument("--max-files", type=int, help="files per SNR")
     v.add_argument("--json", help="write all scores here")
     v.add_argument("--plot", help="write a PNG of the table here")
