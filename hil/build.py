@@ -1,8 +1,10 @@
-"""Firmware build: board definition + generated MBDP module -> ELF, through CMake.
+"""Firmware build: board definition + generated module -> ELF, through CMake.
 
 `build(board, profile, out_dir)` is what `tunerig build` runs: generate the MBDP C for the board's
 core (codegen.mbdp.generate_mbdp), write tr_board_config.h from board.toml, configure and build
 firmware/ with the core's toolchain file, and report flash/RAM from arm-none-eabi-size.
+The same firmware carries the capture path instead (pipeline="percepnet", a module written by
+codegen.percepnet.generate_pipeline): hil/capture.py builds that one.
 """
 from __future__ import annotations
 
@@ -74,12 +76,13 @@ def _hash_tree(h, root: Path, patterns=("*.c", "*.h", "*.cmake", "*.ld", "*.txt"
             h.update(p.read_bytes())
 
 
-def compute_build_id(board: Board, mbdp_dir: Path) -> str:
+def compute_build_id(board: Board, module_dir: Path, pipeline: str = "mbdp") -> str:
     """Content hash of everything that goes into the ELF (firmware, board, generated module)."""
     h = hashlib.sha256()
+    h.update(pipeline.encode())
     _hash_tree(h, FIRMWARE_DIR)
     _hash_tree(h, board.directory)
-    _hash_tree(h, Path(mbdp_dir))
+    _hash_tree(h, Path(module_dir))
     return h.hexdigest()[:16]
 
 
@@ -91,12 +94,21 @@ def elf_sizes(elf: Path) -> dict:
     return {"text": int(fields[0]), "data": int(fields[1]), "bss": int(fields[2])}
 
 
-def build_firmware(board: Board | str, mbdp_dir, out_dir, *, jobs: int = 2) -> FirmwareBuild:
-    """Build the firmware for `board` around an already generated MBDP module in mbdp_dir."""
+# pipeline -> (CMake variable naming the module directory, the module's CMake fragment)
+PIPELINES = {"mbdp": ("TR_MBDP_DIR", "tr_mbdp.cmake"), "percepnet": ("TR_PN_DIR", "tr_pn.cmake")}
+
+
+def build_firmware(board: Board | str, mbdp_dir, out_dir, *, jobs: int = 2, pipeline: str = "mbdp",
+                   stack_bytes: int | None = None) -> FirmwareBuild:
+    """Build the firmware for `board` around an already generated module in mbdp_dir (an MBDP
+    module, or a PercepNet pipeline with pipeline="percepnet"). stack_bytes overrides the 4 KiB stack."""
     board = load_board(board) if isinstance(board, str) else board
+    if pipeline not in PIPELINES:
+        raise TunerigError(f"unknown firmware pipeline '{pipeline}' (use {' or '.join(PIPELINES)})")
+    dir_var, fragment = PIPELINES[pipeline]
     mbdp_dir = Path(mbdp_dir).resolve()
-    if not (mbdp_dir / "tr_mbdp.cmake").is_file():
-        raise TunerigError(f"{mbdp_dir}: no tr_mbdp.cmake (generate the MBDP module first)")
+    if not (mbdp_dir / fragment).is_file():
+        raise TunerigError(f"{mbdp_dir}: no {fragment} (generate the {pipeline} module first)")
     out_dir = Path(out_dir).resolve()
     cmake = _require_tool("cmake")
     _require_tool("arm-none-eabi-gcc")
@@ -106,15 +118,18 @@ def build_firmware(board: Board | str, mbdp_dir, out_dir, *, jobs: int = 2) -> F
     text = board_config_header(board)
     if not header.is_file() or header.read_text() != text:
         header.write_text(text)
-    build_id = compute_build_id(board, mbdp_dir)
+    build_id = compute_build_id(board, mbdp_dir, pipeline)
     cmake_dir = out_dir / "cmake"
     configure = [
         cmake, "-S", str(FIRMWARE_DIR), "-B", str(cmake_dir),
         f"-DCMAKE_TOOLCHAIN_FILE={FIRMWARE_DIR / 'cmake' / f'toolchain-{board.core}.cmake'}",
         "-DCMAKE_BUILD_TYPE=", f"-DTR_BOARD_DIR={board.directory}", f"-DTR_CONFIG_DIR={config_dir}",
-        f"-DTR_MBDP_DIR={mbdp_dir}", f"-DTR_STARTUP={board.startup}", f"-DTR_UART_KIND={board.uart_kind}",
+        f"-DTR_PIPELINE={pipeline}", f"-D{dir_var}={mbdp_dir}",
+        f"-DTR_STARTUP={board.startup}", f"-DTR_UART_KIND={board.uart_kind}",
         f"-DTR_BUILD_ID={build_id}",
     ]
+    if stack_bytes is not None:
+        configure.append(f"-DTR_STACK_SIZE={int(stack_bytes)}")
     for cmd in (configure, [cmake, "--build", str(cmake_dir), "-j", str(jobs)]):
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

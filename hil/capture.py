@@ -1,0 +1,111 @@
+"""The capture path on a board: the PercepNet noise suppressor (network + fixed-point front end,
+codegen.percepnet) built into the HIL firmware in place of the MBDP, and audio streamed through it.
+
+    build_capture(board, model, out_dir)        generate the pipeline for the board's core + build
+    stream_capture(board, model, x_q15)         raw board output, same length as x (delayed)
+    enhance_on_board(board, model, x_q15)       time-aligned output (delay removed), like the
+                                                host engines of `tunerig percepnet enhance`
+
+The same framed link, session and QEMU runner as the MBDP path (hil.session, hil.qemu): only the
+module linked into the firmware differs. The board's HELLO carries the model hash of the pipeline it
+runs; it is checked against the generated header before any audio is sent.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from designer.errors import TunerigError
+from hil import BUILD_ROOT
+from hil.boards import Board, load_board
+from hil.build import FirmwareBuild, build_firmware
+
+# The front end and the network keep their buffers in the instance or in static memory; the stack only
+# holds the call chain of one hop. 8 KiB leaves room; the firmware's STATS reply reports the real use.
+CAPTURE_STACK_BYTES = 8 * 1024
+
+
+def _generate(board: Board, model_path, out_dir: Path) -> Path:
+    try:
+        from codegen.percepnet import generate_pipeline
+    except ImportError as exc:
+        raise TunerigError(f"the PercepNet pipeline generator (codegen.percepnet) is not available: {exc}") from None
+    return Path(generate_pipeline(model_path, out_dir, target=board.core))
+
+
+def pipeline_define(pn_dir, name: str) -> str:
+    """The value of `#define name ...` in the generated tr_pn.h (string quotes removed)."""
+    header = Path(pn_dir) / "tr_pn.h"
+    if not header.is_file():
+        raise TunerigError(f"{pn_dir}: no tr_pn.h (generate the PercepNet pipeline first)")
+    m = re.search(rf"^#define\s+{name}\s+(.+?)\s*$", header.read_text(), re.M)
+    if m is None:
+        raise TunerigError(f"{header}: no #define {name}")
+    return m.group(1).strip('"').rstrip("u")
+
+
+def build_capture(board_name: str, model_path, out_dir, pn_dir=None) -> tuple[FirmwareBuild, Path]:
+    """Generate the PercepNet pipeline for the board's core (unless pn_dir holds it already) and
+    build the capture firmware. Returns the build and the pipeline directory."""
+    board = load_board(board_name)
+    out_dir = Path(out_dir)
+    pn_dir = Path(pn_dir) if pn_dir else _generate(board, model_path, out_dir / "percepnet")
+    fw = build_firmware(board, pn_dir, out_dir, pipeline="percepnet", stack_bytes=CAPTURE_STACK_BYTES)
+    return fw, pn_dir
+
+
+def stream_capture(board_name: str, model_path, x_q15, url: str | None = None, *, block_len: int = 160,
+                   build_dir=None, progress: bool = True, pn_dir=None) -> np.ndarray:
+    """Stream q15 samples through the capture firmware; returns the board's raw q15 output (same
+    length as x, lagging it by the pipeline's latency).
+
+    url=None: build the firmware (under build/hil/capture/<board>/ unless build_dir) and run it in
+    QEMU. With url: attach to a running board; its firmware must carry this model (hash checked).
+    pn_dir: the already generated pipeline for this board's core (generated here when None).
+    """
+    from tqdm import tqdm
+
+    from hil.qemu import QemuBoard
+    from hil.session import BoardSession
+
+    board = load_board(board_name)
+    x = np.asarray(x_q15)
+    out_dir = Path(build_dir) if build_dir else BUILD_ROOT / "capture" / board_name
+    pn_dir = Path(pn_dir) if pn_dir else _generate(board, model_path, out_dir / "percepnet")
+    want = pipeline_define(pn_dir, "TR_PN_MODEL_HASH")
+    qemu = None
+    try:
+        if url is None:
+            if not board.emulated:
+                raise TunerigError(f"board '{board_name}' is real hardware: give its serial port, "
+                                   f"e.g. --engine board:{board_name}@/dev/ttyACM0")
+            fw, _ = build_capture(board_name, model_path, out_dir, pn_dir)
+            qemu = QemuBoard(board, fw.elf)
+            url = qemu.url
+        with BoardSession(url, baudrate=board.uart_baud) as session:
+            hello = session.hello()
+            if hello.profile_hash != want:
+                raise TunerigError(f"the board at {url} runs {hello.profile_hash[:16]}, not model "
+                                   f"{want[:16]} ({Path(model_path).name}): build and flash the capture firmware first")
+            with tqdm(total=-(-x.size // block_len), unit="block", desc=f"board {board_name}",
+                      disable=not progress) as bar:
+                return session.process(x, block_len, progress=bar).y_q15
+    finally:
+        if qemu is not None:
+            qemu.stop()
+
+
+def enhance_on_board(board_name: str, model_path, x_q15, url: str | None = None, *, block_len: int = 160,
+                     build_dir=None, progress: bool = True) -> np.ndarray:
+    """Enhance x on the board; output time-aligned with x (the pipeline's latency removed), q15."""
+    board = load_board(board_name)
+    x = np.asarray(x_q15)
+    out_dir = Path(build_dir) if build_dir else BUILD_ROOT / "capture" / board_name
+    pn_dir = _generate(board, model_path, out_dir / "percepnet")
+    latency = int(pipeline_define(pn_dir, "TR_PN_LATENCY_SAMPLES"))
+    padded = np.concatenate([x.astype(np.int16), np.zeros(latency, np.int16)])
+    y = stream_capture(board_name, model_path, padded, url, block_len=block_len, build_dir=out_dir,
+                       progress=progress, pn_dir=pn_dir)
+    return y[latency:latency + x.size]
