@@ -27,6 +27,19 @@ BIQUAD_SOURCES = (
     "Source/FilteringFunctions/arm_biquad_cascade_df1_32x64_init_q31.c",
 )
 
+# The Q31 complex FFT the PercepNet front end builds its mixed-radix transform from
+# (arm_cfft_q31 with the arm_cfft_sR_q31_lenN instances). The instances and tables live in the two
+# CommonTables files; on Arm, -ffunction-sections/-fdata-sections + --gc-sections keep only the
+# length used (on the host the whole tables file is linked, which is fine).
+FFT_Q31_SOURCES = (
+    "Source/TransformFunctions/arm_cfft_q31.c",
+    "Source/TransformFunctions/arm_cfft_radix4_q31.c",
+    "Source/TransformFunctions/arm_bitreversal.c",
+    "Source/TransformFunctions/arm_bitreversal2.c",
+    "Source/CommonTables/arm_const_structs.c",
+    "Source/CommonTables/arm_common_tables.c",
+)
+
 
 @dataclass(frozen=True)
 class CmsisDsp:
@@ -39,6 +52,10 @@ class CmsisDsp:
     @property
     def biquad_sources(self) -> tuple[Path, ...]:
         return tuple(self.root / s for s in BIQUAD_SOURCES)
+
+    @property
+    def fft_q31_sources(self) -> tuple[Path, ...]:
+        return tuple(self.root / s for s in FFT_Q31_SOURCES)
 
 
 def default_cache_dir() -> Path:

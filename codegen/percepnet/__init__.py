@@ -1,0 +1,1 @@
+"""PercepNet pipeline in fixed-point C: front end + int8 network (see codegen.percepnet.generate)."""

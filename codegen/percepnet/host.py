@@ -1,0 +1,120 @@
+"""Build and run the generated PercepNet pipeline on the host: the `c-host` engine.
+
+The runner is a small executable (stdin int16 in, stdout int16 out; argv: call sizes, cycled) so the
+same build runs under ASan/UBSan and the tests can cut the stream differently. Builds are cached
+under build/percepnet_c/ by a hash of the model files and the generator's code.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from codegen.percepnet.generate import TEMPLATES, generate_pipeline, source_lists
+from designer.errors import InputError, TunerigError
+
+REPO = Path(__file__).resolve().parents[2]
+WARN_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
+
+
+def _key(model_path, target: str, sanitize: bool) -> str:
+    from designer.percepnet.engine import PercepNetModel
+    m = PercepNetModel(model_path)
+    code = [*sorted(TEMPLATES.iterdir()), *sorted(Path(__file__).parent.glob("*.py")),
+            *sorted((REPO / "codegen" / "nn").glob("*.py")), *sorted((REPO / "firmware" / "cmsis_nn").rglob("*.[ch]"))]
+    h = hashlib.sha256(f"{target}:{sanitize}".encode())
+    for p in [m.tflite_path, m.json_path, *code]:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def compile_host(src_dir: Path, exe: Path, *, sanitize: bool = False, cc: str = "gcc", opt: str = "-O2",
+                 target: str = "host") -> Path:
+    """Compile a generated pipeline + its host runner into `exe`. Our files with -Werror; the
+    third-party CMSIS-DSP sources without (their warnings are not ours to fix)."""
+    if shutil.which(cc) is None:
+        raise TunerigError(f"host C compiler '{cc}' not found (install gcc)")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    main_c = exe.parent / "tr_pn_host_main.c"
+    main_c.write_text(env.get_template("host_main.c.j2").render())
+    own, third, incs, defines = source_lists(src_dir, target)
+    san = ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"] if sanitize else []
+    common = [opt, "-ffp-contract=off", *san, *[f"-D{d}" for d in defines], *[f"-I{p}" for p in incs]]
+    objs = []
+    for src in [*own, main_c, *third]:
+        obj = exe.parent / (src.stem + ".o")
+        flags = WARN_FLAGS if (src in own or src == main_c or "cmsis_nn" in str(src)) else ["-std=c99", "-w"]
+        r = subprocess.run([cc, *flags, *common, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise TunerigError(f"host build of {src.name} failed:\n{r.stderr[-4000:]}")
+        objs.append(str(obj))
+    r = subprocess.run([cc, *san, *objs, "-o", str(exe), "-lm"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise TunerigError(f"host link failed:\n{r.stderr[-4000:]}")
+    return exe
+
+
+def build_host(model_path, build_dir=None, *, sanitize: bool = False) -> Path:
+    """Generate (target host) and compile the pipeline runner; cached. Returns the executable."""
+    base = Path(build_dir) if build_dir else REPO / "build" / "percepnet_c"
+    key = _key(model_path, "host", sanitize)
+    d = base / f"pn-{key}"
+    exe = d / ("tr_pn_run_san" if sanitize else "tr_pn_run")
+    if exe.is_file():
+        return exe
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".pn-{key}.", dir=base))
+    try:
+        generate_pipeline(model_path, tmp / "src", target="host")
+        compile_host(tmp / "src", tmp / exe.name, sanitize=sanitize)
+        try:
+            tmp.rename(d)
+        except OSError:                 # a parallel worker won the race: use its build
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not exe.is_file():               # the winner was built without this variant
+        raise TunerigError(f"host build cache {d} has no {exe.name}; delete the folder and retry")
+    return exe
+
+
+def latency_samples(exe: Path) -> int:
+    hdr = exe.parent / "src" / "tr_pn.h"
+    for line in hdr.read_text().splitlines():
+        if line.startswith("#define TR_PN_LATENCY_SAMPLES"):
+            return int(line.split()[2])
+    raise TunerigError(f"{hdr}: TR_PN_LATENCY_SAMPLES not found")
+
+
+def run_exe(exe: Path, x_int16: np.ndarray, chunks=(160,), trace: Path | None = None) -> np.ndarray:
+    """Stream x through the runner; returns the raw (delayed) output, same length."""
+    x = np.ascontiguousarray(x_int16, dtype="<i2")
+    env = dict(os.environ)
+    if trace is not None:
+        env["TR_PN_TRACE"] = str(trace)
+    p = subprocess.run([str(exe), *map(str, chunks)], input=x.tobytes(), capture_output=True, env=env)
+    if p.returncode != 0 or p.stderr:
+        raise TunerigError(f"{exe.name} failed (exit {p.returncode}):\n" + p.stderr.decode(errors="replace")[-4000:])
+    y = np.frombuffer(p.stdout, dtype="<i2")
+    if len(y) != len(x):
+        raise TunerigError(f"{exe.name} returned {len(y)} samples for {len(x)}")
+    return y.astype(np.int16)
+
+
+def run_c_host(model_path, x_int16: np.ndarray, *, sanitize: bool = False, chunks=(160,)) -> np.ndarray:
+    """Enhance int16 audio with the C pipeline on the host, time-aligned with the input (the
+    streaming latency is removed, as the float engines do)."""
+    x = np.asarray(x_int16)
+    if x.ndim != 1 or not np.issubdtype(x.dtype, np.integer):
+        raise InputError(f"expected 1-D int16 samples, got {x.dtype} {x.shape}")
+    exe = build_host(model_path, sanitize=sanitize)
+    lat = latency_samples(exe)
+    y = run_exe(exe, np.concatenate([x.astype(np.int16), np.zeros(lat, np.int16)]), chunks)
+    return y[lat:]
