@@ -1,4 +1,4 @@
-"""`tunerig percepnet ...`: data, oracle, train, enhance, evaluate, frontend.
+"""`tunerig percepnet ...`: data, oracle, train, enhance, evaluate, compare-c, frontend.
 
 TensorFlow is imported only by `train` (the other commands run without it; `enhance --engine tflm`
 needs tflite-micro).
@@ -72,6 +72,26 @@ def _enhance(args):
         _spectrogram_png(args.plot, fs, [("input", x), (f"enhanced ({args.engine})", y)])
     print(f"{args.output}: {len(y) / fs:.2f} s enhanced with the {args.engine} engine "
           f"(time-aligned; streaming delay {m.cfg.delay_len} samples = {1000 * m.cfg.delay_len / fs:g} ms)")
+
+
+def _engine(text: str) -> str:
+    """argparse type of --engine: float, tflm, c-host or board:NAME."""
+    import argparse
+    if text in ("float", "tflm", "c-host") or (text.startswith("board:") and len(text) > 6):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown engine '{text}' (use float, tflm, c-host or board:NAME)")
+
+
+def _compare_c(args):
+    from codegen.percepnet.compare import compare_c, format_compare, plot_compare
+    from designer.percepnet.engine import SHIPPED_STEM
+    res = compare_c(args.data, args.model or SHIPPED_STEM, max_files_per_snr=args.max_files)
+    print(format_compare(res))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    if args.plot:
+        plot_compare(res, args.plot)
 
 
 def _spectrogram_png(path, fs, signals):
@@ -156,7 +176,8 @@ def register(subparsers) -> None:
     e.add_argument("model", help="STEM.tflite (STEM.json and, for --engine float, STEM.npz beside it)")
     e.add_argument("input")
     e.add_argument("output")
-    e.add_argument("--engine", choices=("float", "tflm"), default="tflm")
+    e.add_argument("--engine", type=_engine, default="tflm",
+                   help="float, tflm (default), c-host (generated fixed-point C on this machine) or board:NAME")
     e.add_argument("--no-postfilter", action="store_true")
     e.add_argument("--float32", action="store_true", help="write float32 instead of int16")
     e.add_argument("--plot", help="write input/output spectrograms to this PNG")
@@ -171,6 +192,14 @@ def register(subparsers) -> None:
     v.add_argument("--json", help="write all scores here")
     v.add_argument("--plot", help="write a PNG of the table here")
     v.set_defaults(func=_evaluate)
+
+    c = sub.add_parser("compare-c", help="PESQ of the fixed-point C pipeline vs float front end + tflm")
+    c.add_argument("--data", default="build/percepnet/data")
+    c.add_argument("--model", help="model stem (default: the shipped model)")
+    c.add_argument("--max-files", type=int, help="files per SNR")
+    c.add_argument("--json", help="write all scores here")
+    c.add_argument("--plot", help="write a PNG (per-file PESQ, C vs tflm) here")
+    c.set_defaults(func=_compare_c)
 
     f = sub.add_parser("frontend", help="print the front-end parameters (for the fixed-point C port)")
     f.add_argument("--rate", type=int, choices=(16000, 48000), default=16000)

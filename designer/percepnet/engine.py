@@ -1,6 +1,8 @@
 """Run a trained model on audio: `float` (numpy re-implementation of the streaming network from the
-saved float weights; needs no TensorFlow) or `tflm` (the int8 .tflite through the tflite-micro Python
-runtime: the golden reference for the Cortex-M build).
+saved float weights; needs no TensorFlow), `tflm` (the int8 .tflite through the tflite-micro Python
+runtime: the golden reference for the Cortex-M build), `c-host` (the whole generated fixed-point C
+pipeline, codegen.percepnet, built with the host gcc) or `board:NAME` (the same C on a board, through
+hil.capture.enhance_on_board). The C engines take and give Q15 audio: float input is rounded to Q15.
 
 A model is a pair of files with one stem: STEM.tflite (int8) + STEM.json (front-end config, feature
 normalisation, model sizes, int8 tensor layout) and, for the float engine, STEM.npz (float weights).
@@ -17,7 +19,7 @@ from designer.percepnet.config import FrontEndConfig
 from designer.percepnet.frontend import FrontEnd
 from designer.percepnet.model import CONV_TAPS
 
-ENGINES = ("float", "tflm")
+ENGINES = ("float", "tflm", "c-host", "board:NAME")
 SHIPPED_DIR = Path(__file__).parent / "models"
 SHIPPED_STEM = SHIPPED_DIR / "percepnet16k_int8"
 
@@ -131,13 +133,50 @@ class PercepNetModel:
     # ------------------------------------------------------------------ audio in, audio out
     def enhance(self, x: np.ndarray, engine: str = "float", postfilter: bool = True, fe: FrontEnd | None = None):
         """Time-aligned enhanced signal (the streaming delay is cfg.delay_len samples; removed here)."""
+        if engine == "c-host" or engine.startswith("board:"):
+            return self.enhance_c(x, engine, postfilter=postfilter)
         if engine not in ENGINES:
-            raise InputError(f"unknown engine '{engine}' (use {' or '.join(ENGINES)})", field="engine")
+            raise InputError(f"unknown engine '{engine}' (use {', '.join(ENGINES)})", field="engine")
         fe = fe or FrontEnd(self.cfg)
         a = fe.analyse(x)
         fn = ((fe.features(a) - self.mean) / self.std).astype(np.float32)
         g, r = self.run_float(fn) if engine == "float" else self.run_tflm(fn)
         return fe.apply_gains(a, g, r, postfilter=postfilter)
+
+
+    def enhance_c(self, x: np.ndarray, engine: str = "c-host", postfilter: bool = True) -> np.ndarray:
+        """The generated fixed-point C pipeline (`c-host` or `board:NAME`), time-aligned float output."""
+        from codegen.fixedpoint import float_to_q15, q15_to_float
+        if not postfilter:
+            raise InputError("the C pipeline always applies the envelope post-filter (drop --no-postfilter)",
+                             field="engine")
+        xq = float_to_q15(np.asarray(x, dtype=np.float64)).astype(np.int16)
+        if engine == "c-host":
+            from codegen.percepnet.host import run_c_host
+            y = run_c_host(self.json_path, xq)
+        elif engine.startswith("board:") and len(engine) > len("board:"):
+            y = enhance_on_board(self.json_path, engine.split(":", 1)[1], xq)
+        else:
+            raise InputError(f"unknown engine '{engine}' (use {', '.join(ENGINES)})", field="engine")
+        return q15_to_float(y)
+
+
+def enhance_on_board(model_path, board_name: str, x_int16: np.ndarray, build_dir=None) -> np.ndarray:
+    """Generate the pipeline for the board's core and hand it to the HIL harness
+    (hil.capture.enhance_on_board), which builds the capture-path firmware and streams the audio;
+    returns time-aligned int16 output."""
+    try:
+        from hil.capture import enhance_on_board as hil_enhance
+    except ImportError as exc:
+        raise TunerigError(f"the board engine needs hil.capture.enhance_on_board, which is not available yet ({exc})") from exc
+    from hil.boards import load_board
+    from codegen.percepnet.generate import TARGETS, generate_pipeline
+    board = load_board(board_name)
+    core = getattr(board, "core", "")
+    target = core if core in TARGETS else "c99"
+    pipeline_dir = Path(build_dir) if build_dir else Path("build") / "percepnet_c" / f"board-{board_name}"
+    generate_pipeline(model_path, pipeline_dir, target=target)
+    return np.asarray(hil_enhance(board_name, pipeline_dir, np.asarray(x_int16, dtype=np.int16)), dtype=np.int16)
 
 
 def export_float_weights(seq_model, path) -> None:
