@@ -122,9 +122,10 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         guard=plan.guard is not None,
         guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"
                      for j, g in enumerate(x for x in groups if x["chain"] == "guard")],
-        sum_fits=sum(lim.threshold for lim in plan.band_limiters) <= Q31_MAX,
-        out_fits=(plan.out_limiter.threshold << plan.headroom) <= Q31_MAX,
-        out_mulhr=sum(lim.threshold for lim in plan.band_limiters) < 2**30,
+        # Band limiter outputs are at half the band resolution: |y| <= (T + 1) // 2.
+        sum_fits=sum((lim.threshold + 1) // 2 for lim in plan.band_limiters) <= Q31_MAX,
+        out_fits=(plan.out_limiter.threshold << (plan.headroom + 1)) <= Q31_MAX,
+        out_mulhr=sum((lim.threshold + 1) // 2 for lim in plan.band_limiters) < 2**30,
     )
     env = _env()
     files = {"tr_mbdp.h": "tr_mbdp.h.j2", "tr_mbdp.c": "tr_mbdp.c.j2", "tr_mbdp_coeffs.h": "tr_mbdp_coeffs.h.j2",

@@ -12,7 +12,9 @@ Q-formats (also stated in the generated tr_mbdp.h):
   biquad coefficients      Q(1+s).(31-s) with CMSIS postShift s
   level / gain computer    log2 of power, Q7.24 (1.0 = a factor 2 in power = 3.0103 dB)
   compressor gain          Q5.27 (max < 16 = +24.08 dB)
-  limiter gain             Q2.30 (1.0 = 2^30)
+  limiter gain             Q2.30 (1.0 = 2^30) per block; applied as Q1.31 ramps, min(2 e, 2^31 - 1)
+  band limiter outputs,    Q(2+H).(30-H): half the band resolution, so a band limiter is one rounded
+  output stage, guard      high-word multiply (SMMULR) per sample; the output shifts by H+1
   smoothing coefficients   Q1.31
 """
 from __future__ import annotations
@@ -313,7 +315,7 @@ class CompressorQ:
 
 @dataclass(frozen=True)
 class LimiterQ:
-    threshold: int        # ceiling in band units Q(1+H).(31-H)
+    threshold: int        # ceiling in the input's units: bands Q(1+H).(31-H), output Q(2+H).(30-H)
     release_step: int     # Q2.30 gain recovered per block
     k: int                # lookahead_blocks - 1
     delay: int            # samples
@@ -632,7 +634,8 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     for k, c in enumerate(comps):
         if c.makeup + 0 >= (4 << 25) * 2:
             raise InputError("make-up gain out of range", field=f"band {k + 1}.compressor_makeup_db")
-    guard, guard_thr = _guard_plan(p, headroom, precise)
+    # The output stage (and the guard reading its delay line) works at half the band resolution.
+    guard, guard_thr = _guard_plan(p, headroom + 1, precise)
     plan = MbdpPlan(
         profile=p, block=block, headroom=headroom, power_shift=power_shift, level_offset=level_offset,
         highpass=chain("highpass") if p.highpass_hz is not None else None,
@@ -641,7 +644,7 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         compressors=tuple(comps),
         band_limiters=tuple(_limiter_q(b.limiter, p.lookahead_blocks, p, headroom, f"band {k + 1}.limiter")
                             for k, b in enumerate(p.bands)),
-        out_limiter=_limiter_q(p.output_limiter, p.output_lookahead_blocks, p, headroom, "output_limiter"),
+        out_limiter=_limiter_q(p.output_limiter, p.output_lookahead_blocks, p, headroom + 1, "output_limiter"),
         guard=guard, guard_threshold=guard_thr,
         notes={"worst_l1": worst * 2 ** headroom, "coefficient_error_db": coef_err},
     )
@@ -754,6 +757,7 @@ def _ramps(start: np.ndarray, end: np.ndarray, block: int) -> np.ndarray:
 
 
 def compress_fixed(x: np.ndarray, plan: MbdpPlan, c: CompressorQ) -> np.ndarray:
+    """Compressor output in band units Q(1+H).(31-H): round(x g / 2^27), g in Q5.27, saturated."""
     block = plan.block
     xb = x.reshape(-1, block)
     xs = xb >> plan.power_shift
@@ -781,10 +785,18 @@ def block_peak(x: np.ndarray, block: int) -> np.ndarray:
     return np.max(x.reshape(-1, block) ^ (x.reshape(-1, block) >> 63), axis=1) + 1
 
 
+def limit_gain_q31(e_q30: np.ndarray) -> np.ndarray:
+    """Limiter gain as applied: Q1.31, min(2 e, 2^31 - 1) of the Q2.30 gain (1.0 becomes 1 - 2^-31)."""
+    return np.minimum(2 * e_q30, Q31_MAX)
+
+
 def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ, side: np.ndarray | None = None,
-                side_threshold: int = 0) -> np.ndarray:
+                side_threshold: int = 0, *, out_shift: int = 31) -> np.ndarray:
     """Look-ahead limiter; with a side-chain (the excursion guard) a block also needs
-    r <= side_threshold / max|side| (both integers, rounded down like the ceiling)."""
+    r <= side_threshold / max|side| (both integers, rounded down like the ceiling).
+
+    The gain ramps in Q1.31 (limit_gain_q31 of the block gains) and y = round(x E / 2^out_shift):
+    31 keeps x's units, 32 (the band limiters) gives half x's resolution, one SMMULR on a Cortex-M."""
     block = plan.block
     one = 1 << LIM_FRAC
     k = lim.k
@@ -801,11 +813,12 @@ def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ, side: np.ndarray |
     h_rel = (idx * step + np.minimum.accumulate(hh - idx * step))[1:]
     padded = np.concatenate([np.full(k - 1, one, dtype=np.int64), h_rel])
     e = np.lib.stride_tricks.sliding_window_view(padded, k).sum(axis=1) // k
-    e_prev = np.concatenate([[one, one], e])
+    e_prev = limit_gain_q31(np.concatenate([[one, one], e]))
     start, end = e_prev[:-2], e_prev[1:-1]
     delayed = np.concatenate([np.zeros(lim.delay, dtype=np.int64), x[: len(x) - lim.delay]])
-    # Rounded, not floored (no DC bias); |x| g <= T 2^30 still bounds the rounded result by T.
-    return ((delayed.reshape(-1, block) * _ramps(start, end, block) + (1 << (LIM_FRAC - 1))) >> LIM_FRAC).reshape(-1)
+    # Rounded, not floored (no DC bias); |x| E <= T 2^31 still bounds |y| by T (out_shift 31) or
+    # by (T + 1) // 2 (out_shift 32).
+    return ((delayed.reshape(-1, block) * _ramps(start, end, block) + (1 << (out_shift - 1))) >> out_shift).reshape(-1)
 
 
 def _as_int_array(x, lo: int, hi: int, what: str) -> np.ndarray:
@@ -821,7 +834,7 @@ def _as_int_array(x, lo: int, hi: int, what: str) -> np.ndarray:
 
 
 def render_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> np.ndarray:
-    """Band signals after compressor and limiter, Q(1+H).(31-H), shape (n_bands, len(x))."""
+    """Band signals after compressor and limiter, Q(2+H).(30-H), shape (n_bands, len(x))."""
     x = _as_int_array(x_q31, Q31_MIN, Q31_MAX, "Q31")
     n = len(x)
     block = plan.block
@@ -843,7 +856,7 @@ def render_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> np.ndarray:
     out = np.empty((len(bands), len(rest)), dtype=np.int64)
     for k, b in enumerate(bands):
         c = compress_fixed(np.array(b, dtype=np.int64), plan, plan.compressors[k])
-        out[k] = limit_fixed(c, plan, plan.band_limiters[k])
+        out[k] = limit_fixed(c, plan, plan.band_limiters[k], out_shift=32)
     return out[:, :n]
 
 
@@ -858,7 +871,7 @@ def render_fixed_q31(profile_or_plan, x_q31) -> np.ndarray:
     total = np.clip(render_bands_fixed(plan, padded).sum(axis=0), Q31_MIN, Q31_MAX)
     side = np.array(run_chain(total.tolist(), plan.guard), dtype=np.int64) if plan.guard else None
     y = limit_fixed(total, plan, plan.out_limiter, side, plan.guard_threshold)
-    return np.clip(y << plan.headroom, Q31_MIN, Q31_MAX)[:n]
+    return np.clip(y << (plan.headroom + 1), Q31_MIN, Q31_MAX)[:n]
 
 
 def render_fixed_q15(profile_or_plan, x_q15) -> np.ndarray:
