@@ -47,4 +47,39 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
                                  int32_t activation_min,
                                  int32_t activation_max);
 
+#if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
+/*
+ * Arguments of arm_nn_vec_mat_mult_t_s8_tr_rows3 (the Cortex-M4 fast path, 3 rows per block; its
+ * assembly reads them by offset: 12 words, in this order).
+ */
+typedef struct
+{
+    const uint32_t *x16; /* input + offset widened to int16 pairs (x0, x2), (x1, x3) per 4 columns,
+                            zero-padded to 8 columns, then 4 readable words */
+    const int8_t *rhs;   /* first row, rows cols bytes apart; the 8-column groups of the last row
+                            must stay inside readable memory */
+    int32_t cols;        /* 1 .. 512 */
+    const int32_t *bias; /* one per row */
+    union
+    {
+        const int32_t *per_channel; /* multipliers, one per row */
+        int32_t value;              /* per-tensor multiplier */
+    } mult;
+    union
+    {
+        const int32_t *per_channel; /* shifts */
+        int32_t pow2;               /* per-tensor: 2^(30 + shift), shift in [-30, 0] */
+    } shift;
+    int8_t *dst;
+    int32_t dst_offset;
+    int32_t act_min;
+    int32_t act_max;
+    int8_t *dst_end;     /* dst + 3 * blocks, blocks >= 1 */
+    uintptr_t entry;     /* set by arm_nn_vec_mat_mult_t_s8_tr_rows3 */
+} tr_nn_rows3_args;
+
+/* Returns 0, or 1 (outputs not reliable) when an accumulator or a shift left the fast form's range. */
+int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_channel);
+#endif
+
 #endif /* ARM_NNSUPPORTFUNCTIONS_H */

@@ -662,8 +662,34 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
 #if defined(ARM_MATH_DSP)
     /* The input offset goes into the widened input, so kernel sums are not needed here. */
     (void)kernel_sum;
-    uint32_t x16[TR_NN_DSP_COLS / 2 + 1];
+    uint32_t x16[TR_NN_DSP_COLS / 2 + 4]; /* + sentinel + 3 words the fast path's LDM reads past it */
     int32_t sums[TR_NN_DSP_ROWS];
+    /* Fast path (arm_nn_vec_mat_mult_t_s8_tr_rows3.c): whole blocks of 3 rows, requantised in
+     * registers. The rest, and any call it declines, below. */
+    const int32_t pt_shift_ok = per_channel || (shifts[0] >= -30 && shifts[0] <= 0);
+    if (bias != NULL && rhs_cols > 0 && rhs_cols <= TR_NN_DSP_COLS && rhs_rows >= 3 && pt_shift_ok)
+    {
+        int32_t blocks = rhs_rows / 3;
+        if ((rhs_cols & 7) != 0 && 3 * blocks == rhs_rows)
+        {
+            blocks--; /* its last 8-column group would read past the weights */
+        }
+        if (blocks > 0)
+        {
+            widen_input(lhs, rhs_cols, lhs_offset, x16);
+            tr_nn_rows3_args a = {x16, rhs, rhs_cols, bias, {multipliers}, {shifts}, dst, dst_offset,
+                                  activation_min, activation_max, dst + 3 * blocks, 0};
+            if (!per_channel)
+            {
+                a.mult.value = multipliers[0];
+                a.shift.pow2 = (int32_t)(0x40000000u >> (uint32_t)(-shifts[0]));
+            }
+            if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel) == 0)
+            {
+                row = 3 * blocks;
+            }
+        }
+    }
     for (; row < rhs_rows; row += TR_NN_DSP_ROWS)
     {
         const int32_t rows = rhs_rows - row < TR_NN_DSP_ROWS ? rhs_rows - row : TR_NN_DSP_ROWS;
@@ -671,6 +697,7 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
         for (int32_t c0 = 0; c0 < rhs_cols; c0 += TR_NN_DSP_COLS)
         {
             const int32_t n = rhs_cols - c0 < TR_NN_DSP_COLS ? rhs_cols - c0 : TR_NN_DSP_COLS;
+            /* (after the fast path's rows, x16 already holds the single slice) */
             if (row == 0 || rhs_cols > TR_NN_DSP_COLS)
             {
                 widen_input(lhs + c0, n, lhs_offset, x16);

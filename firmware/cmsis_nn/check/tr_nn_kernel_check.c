@@ -5,7 +5,8 @@
  * compares the hash lines. The cases aim at the optimised paths' edges: row counts around the
  * 4- and 6-row blocks and the 64-row chunks, column counts around the 8/16-column groups and the
  * 512-column slices, unaligned pointers, per-tensor/per-channel, with and without bias and kernel
- * sums, shifts of both signs, clamped and full output ranges, and elementwise parameter sets with
+ * sums, shifts of both signs, accumulators and shifts beyond the fast paths' ranges, clamped and
+ * full output ranges, and elementwise parameter sets with
  * and without TFLite's exact 0.5 input rescale.
  *
  * Output lines: "<tag> <hash>" (compared), and on boards "cost <kernel> <instructions per unit
@@ -102,7 +103,7 @@ static int8_t s_out[MAX_ROWS + 16];
 
 /* One fully connected case; the weights end exactly at the end of what the kernel may read. */
 static uint32_t fc_case(int32_t rows, int32_t cols, int32_t per_channel, int32_t use_bias, int32_t use_ksum,
-                        int32_t woff, int32_t xoff, int32_t big)
+                        int32_t woff, int32_t xoff, int32_t big, int32_t extreme)
 {
     int8_t *w = s_w + woff;
     int8_t *x = s_x + xoff;
@@ -126,6 +127,14 @@ static uint32_t fc_case(int32_t rows, int32_t cols, int32_t per_channel, int32_t
         s_bias[r] = rr(-30000, 30000) * (big ? 1 : 10);
         s_mult[r] = rmult();
         s_shift[r] = rr(-14, big ? 3 : -4);
+        if (extreme)
+        {
+            /* around the DSP fast path's limits: |acc| near 2^28 and beyond (it must hand the
+             * call to the general path), shifts down to -31 */
+            const int32_t k = rr(0, 3);
+            s_bias[r] = k == 0 ? (int32_t)rnd() : (k == 1 ? (1 << 28) - rr(0, 1 << 22) : -(1 << 28) + rr(0, 1 << 22));
+            s_shift[r] = rr(-31, 1);
+        }
     }
     cmsis_nn_context ctx = {use_ksum ? s_ksum : NULL, use_ksum ? rows * 4 : 0};
     const int32_t lo = (rnd() & 1) ? -128 : rr(-128, 0);
@@ -306,7 +315,7 @@ int main(void)
         const int32_t use_ksum = (rnd() & 3) != 0;
         const int32_t woff = rr(0, 3);
         const int32_t xoff = rr(0, 3);
-        const uint32_t v = fc_case(rows, cols, per_channel, use_bias, use_ksum, woff, xoff, t & 1);
+        const uint32_t v = fc_case(rows, cols, per_channel, use_bias, use_ksum, woff, xoff, t & 1, t % 16 == 5);
         h = hash(h, &v, 4);
         if (t % 100 == 99)
         {
@@ -333,7 +342,7 @@ int main(void)
     SYST_CSR = 0x5u;
     {
         const int32_t rows = 384, cols = 128;
-        (void)fc_case(rows, cols, 1, 1, 1, 0, 0, 0);
+        (void)fc_case(rows, cols, 1, 1, 1, 0, 0, 0, 0);
         const cmsis_nn_context ctx = {s_ksum, rows * 4};
         const cmsis_nn_fc_params fc = {5, 0, -3, {-128, 127}};
         const cmsis_nn_dims in_dims = {1, 1, 1, cols}, f_dims = {cols, 1, 1, rows}, b_dims = {1, 1, 1, rows},
@@ -346,6 +355,23 @@ int main(void)
                                                      &o_dims, s_out);
         }
         put_u("cost fully_connected_384x128_per_mac", cost_x1000(t0, SYST_CVR, 4, (uint32_t)(rows * cols)));
+    }
+    {
+        /* rows 198 bytes apart: not word aligned (the PercepNet front layer's shape) */
+        const int32_t rows = 112, cols = 198;
+        (void)fc_case(rows, cols, 1, 1, 1, 0, 0, 0, 0);
+        const cmsis_nn_context ctx = {s_ksum, rows * 4};
+        const cmsis_nn_fc_params fc = {-47, 0, 2, {-128, 127}};
+        const cmsis_nn_dims in_dims = {1, 1, 1, cols}, f_dims = {cols, 1, 1, rows}, b_dims = {1, 1, 1, rows},
+                            o_dims = {1, 1, 1, rows};
+        const cmsis_nn_per_channel_quant_params q = {s_mult, s_shift};
+        const uint32_t t0 = SYST_CVR;
+        for (int32_t rep = 0; rep < 4; rep++)
+        {
+            (void)arm_fully_connected_per_channel_s8(&ctx, &fc, &q, &in_dims, s_x, &f_dims, s_w, &b_dims, s_bias,
+                                                     &o_dims, s_out);
+        }
+        put_u("cost fully_connected_112x198_per_mac", cost_x1000(t0, SYST_CVR, 4, (uint32_t)(rows * cols)));
     }
     {
         uint32_t t0 = SYST_CVR;

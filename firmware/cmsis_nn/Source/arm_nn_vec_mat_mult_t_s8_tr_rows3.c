@@ -1,0 +1,226 @@
+/*
+ * The Cortex-M4 (DSP extension) fast path of arm_nn_vec_mat_mult_t_s8_tr: blocks of 3 rows
+ * multiplied against the widened input (int16 pairs, offset included) and requantised straight
+ * from the accumulator registers (no sums buffer, no second pass).
+ *
+ * MACs. Why 3 rows: LDRD has no register offset, so each row needs its own pointer, and the MAC
+ * code also holds 4 input words (8 columns, one LDM), 2 weight words, 1 temporary and the input
+ * pointer: 2 * 3 + 8 = 14 registers, all of r0-r12 and lr. Per 8 columns and 3 rows (24 MACs):
+ * 3 LDRD, 12 SXTB16, 12 SMLAD and the LDM of the next group's input = 28 instructions, 1.17 per
+ * MAC (SXTB16 + SMLAD alone are 1.0, the floor for int8 x int8 on this ISA). There is no loop:
+ * the groups are unrolled 64 times (512 columns, the widened-input buffer) in one shared routine,
+ * entered at 64 - groups from the end (computed once per call), so no compare or branch runs per
+ * group. Rows that are not word aligned (columns not a multiple of 4) use the same code with two
+ * LDRs per row instead of LDRD (31 instructions per 24 MACs).
+ *
+ * Requantisation per row, for |acc| < 2^28 and shift in [-30, 0] (the TFLite double rounding of
+ * tr_nn_math.h, exact there):
+ *   y = SMMULR(2 acc, mult)               = high_mul(acc, mult)          (tr_nn_rq_small)
+ *   t = 4y - [y < 0]
+ *   q = SMMLAR(t, 2^(30 - e), offset)      = offset + floor((t + 2^(e+1)) / 2^(e+2)), e = -shift
+ * and floor((4y - [y<0] + 2^(e+1)) / 2^(e+2)) = floor((2y - [y<0] + 2^e) / 2^(e+1)) (doubling
+ * numerator and divisor changes nothing, and subtracting 1 rather than 2 from the even numerator
+ * never crosses a multiple of the divisor, a multiple of 4): the rounding divide with ties away
+ * from zero of tr_nn_rq_small. SMMLAR forms the product in 64 bits; |4y| <= 2^30.
+ * The range of acc is checked by SSAT #29, which sets the sticky Q flag when it saturates (as do
+ * SMLADs that overflow; SSAT's own LSL #1 form would not do: the shift wraps before it saturates); Q is read once per block, before the output SSAT #8
+ * (which may set it legitimately), and cleared after it. A shift outside [-30, 0] makes
+ * 2^30 >> e zero (LSRS sets Z). Either way the routine stops and returns 1 and the caller computes
+ * the whole call with the general path, so results never depend on the fast form's range.
+ */
+#include "arm_nnsupportfunctions.h"
+
+#if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
+
+/* acc += one row's 8 weights (in r11, r12) times the widened input r7 = (x0, x2), r8 = (x1, x3),
+ * r9 = (x4, x6), r10 = (x5, x7). */
+#define TR_NN_R3_MAC(acc)                                                                                          \
+    "sxtb16 lr, r11\n\t"          /* (w0, w2) */                                                                   \
+    "smlad  " acc ", lr, r7, " acc "\n\t"                                                                         \
+    "sxtb16 r11, r11, ror #8\n\t" /* (w1, w3) */                                                                   \
+    "smlad  " acc ", r11, r8, " acc "\n\t"                                                                        \
+    "sxtb16 lr, r12\n\t"          /* (w4, w6) */                                                                   \
+    "smlad  " acc ", lr, r9, " acc "\n\t"                                                                         \
+    "sxtb16 r12, r12, ror #8\n\t" /* (w5, w7) */                                                                   \
+    "smlad  " acc ", r12, r10, " acc "\n\t"
+
+/* One 8-column group for the 3 rows (pointers r1-r3, post-incremented; accumulators r4-r6), then
+ * the next group's input words (LDM r0!). */
+#define TR_NN_R3_GROUP_LDRD                                                                                        \
+    "ldrd   r11, r12, [r1], #8\n\t" TR_NN_R3_MAC("r4") "ldrd   r11, r12, [r2], #8\n\t" TR_NN_R3_MAC("r5")            \
+    "ldrd   r11, r12, [r3], #8\n\t" TR_NN_R3_MAC("r6") "ldm    r0!, {r7-r10}\n\t"
+#define TR_NN_R3_LDR2(p) "ldr    r11, [" p "], #4\n\t" "ldr    r12, [" p "], #4\n\t"
+#define TR_NN_R3_GROUP_LDR2                                                                                        \
+    TR_NN_R3_LDR2("r1") TR_NN_R3_MAC("r4") TR_NN_R3_LDR2("r2") TR_NN_R3_MAC("r5") TR_NN_R3_LDR2("r3")             \
+    TR_NN_R3_MAC("r6") "ldm    r0!, {r7-r10}\n\t"
+
+/* Bytes of one group (every instruction above has only a 32-bit encoding); the assembler checks. */
+#define TR_NN_R3_LDRD_BYTES 112
+#define TR_NN_R3_LDR2_BYTES 124
+
+/*
+ * The unrolled groups, shared by every variant below: entered by LDR PC from the variant's frame
+ * (sp + 44), left the same way (sp + 48). Not functions in the AAPCS sense: naked, never called.
+ */
+__attribute__((naked, noinline, used)) static void r3_groups_ldrd(void)
+{
+    __asm__ volatile(".Ltr_nn_r3_ldrd_begin:\n\t"
+                     ".rept 64\n\t" TR_NN_R3_GROUP_LDRD ".endr\n"
+                     ".global tr_nn_r3_ldrd_end\n"
+                     "tr_nn_r3_ldrd_end:\n\t"
+                     ".if tr_nn_r3_ldrd_end - .Ltr_nn_r3_ldrd_begin - 64 * 112\n\t"
+                     ".error \"TR_NN_R3_LDRD_BYTES is wrong\"\n\t"
+                     ".endif\n\t"
+                     "ldr    pc, [sp, #48]\n");
+}
+
+__attribute__((naked, noinline, used)) static void r3_groups_ldr2(void)
+{
+    __asm__ volatile(".Ltr_nn_r3_ldr2_begin:\n\t"
+                     ".rept 64\n\t" TR_NN_R3_GROUP_LDR2 ".endr\n"
+                     ".global tr_nn_r3_ldr2_end\n"
+                     "tr_nn_r3_ldr2_end:\n\t"
+                     ".if tr_nn_r3_ldr2_end - .Ltr_nn_r3_ldr2_begin - 64 * 124\n\t"
+                     ".error \"TR_NN_R3_LDR2_BYTES is wrong\"\n\t"
+                     ".endif\n\t"
+                     "ldr    pc, [sp, #48]\n");
+}
+
+extern const uint8_t tr_nn_r3_ldrd_end[];
+extern const uint8_t tr_nn_r3_ldr2_end[];
+
+/*
+ * Prologue and block loop shared by the variants. The arguments (tr_nn_rows3_args, 12 words) are
+ * copied to the stack frame (sp + 0 .. 44, in struct order); sp + 48 gets the return address from
+ * the groups. Per block: accumulators = bias, the groups, the range check of the 3 sums, then
+ * EPILOGUE requantises and stores them (ending with r2 = output pointer and r0 holding a value
+ * whose bit 27 is clear, written to APSR to clear Q); blocks run until the output reaches its end.
+ */
+#define TR_NN_R3_BODY(EPILOGUE)                                                                                    \
+    __asm__ volatile("push   {r4-r11, lr}\n\t"                                                                     \
+                     "sub    sp, sp, #60\n\t"                                                                      \
+                     "ldm    r0, {r1-r12}\n\t"                                                                     \
+                     "stm    sp, {r1-r12}\n\t"                                                                     \
+                     "adr    r1, 6f\n\t"                                                                           \
+                     "orr    r1, r1, #1\n\t"       /* Thumb */                                                     \
+                     "str    r1, [sp, #48]\n\t"                                                                    \
+                     "movs   r0, #0\n\t"                                                                           \
+                     "msr    APSR_nzcvq, r0\n"     /* Q = 0 */                                                     \
+                     "2:\n\t"                                                                                      \
+                     "ldm    sp, {r0-r3}\n\t"      /* input, first row, row stride, bias */                        \
+                     "ldm    r3!, {r4-r6}\n\t"     /* accumulators = bias */                                       \
+                     "str    r3, [sp, #12]\n\t"                                                                    \
+                     "add    r3, r2, r2, lsl #1\n\t"                                                               \
+                     "add    r3, r1, r3\n\t"                                                                       \
+                     "str    r3, [sp, #4]\n\t"     /* next block's first row */                                    \
+                     "add    r3, r1, r2, lsl #1\n\t" /* rows 1 and 2 */                                            \
+                     "add    r2, r1, r2\n\t"                                                                       \
+                     "ldm    r0!, {r7-r10}\n\t"    /* first input group */                                         \
+                     "ldr    pc, [sp, #44]\n"      /* the groups, back at 6 */                                     \
+                     "6:\n\t"                                                                                      \
+                     "ssat   r4, #29, r4\n\t"     /* Q if |acc| >= 2^28 */                                        \
+                     "ssat   r5, #29, r5\n\t"                                                                      \
+                     "ssat   r6, #29, r6\n\t"                                                                      \
+                     "mrs    r0, apsr\n\t"                                                                         \
+                     "lsls   r0, r0, #4\n\t"       /* Q (bit 27) -> N (bit 31) */                                           \
+                     "bmi    9f\n\t" EPILOGUE                                                                      \
+                     "msr    APSR_nzcvq, r0\n\t"   /* Q = 0: the output SSATs may have set it */                   \
+                     "ldr    lr, [sp, #40]\n\t"                                                                    \
+                     "cmp    r2, lr\n\t"                                                                           \
+                     "bne    2b\n\t"                                                                               \
+                     "movs   r0, #0\n\t"                                                                           \
+                     "b      7f\n"                                                                                 \
+                     "9:\n\t"                                                                                      \
+                     "movs   r0, #1\n"                                                                             \
+                     "7:\n\t"                                                                                      \
+                     "add    sp, sp, #60\n\t"                                                                      \
+                     "pop    {r4-r11, pc}\n")
+
+/* Clamp acc to the output range: SSAT for [-128, 127], else compare with registers lo and hi. */
+#define TR_NN_R3_CLAMP_FULL(acc, lo, hi) "ssat   " acc ", #8, " acc "\n\t"
+#define TR_NN_R3_CLAMP_ACT(acc, lo, hi)                                                                            \
+    "cmp    " acc ", " lo "\n\t"                                                                                  \
+    "it     lt\n\t"                                                                                               \
+    "movlt  " acc ", " lo "\n\t"                                                                                  \
+    "cmp    " acc ", " hi "\n\t"                                                                                  \
+    "it     gt\n\t"                                                                                               \
+    "movgt  " acc ", " hi "\n\t"
+
+/* Per-channel requantisation of one row: acc holds the sum, m its multiplier, s its shift;
+ * r0 = 2^30, r2 = output pointer, r3 = output offset, r1/r12 = act_min/act_max. */
+#define TR_NN_R3_RQ_PC(acc, m, s, CLAMP)                                                                           \
+    "lsl    " acc ", " acc ", #1\n\t"                                                                             \
+    "smmulr " acc ", " acc ", " m "\n\t"  /* y = high_mul(acc, m) */                                             \
+    "rsb    " s ", " s ", #0\n\t"         /* e = -shift */                                                        \
+    "lsrs   " s ", r0, " s "\n\t"         /* 2^(30 - e); 0 when e is not in [0, 30] */                            \
+    "beq    9f\n\t"                                                                                               \
+    "lsl    " m ", " acc ", #2\n\t"                                                                               \
+    "sub    " m ", " m ", " acc ", lsr #31\n\t" /* t = 4y - [y < 0] */                                            \
+    "smmlar " acc ", " m ", " s ", r3\n\t"      /* offset + round(t / 2^(e+2)) */                                 \
+    CLAMP(acc, "r1", "r12") "strb   " acc ", [r2], #1\n\t"
+
+#define TR_NN_R3_EPI_PC(CLAMP)                                                                                     \
+    "add    r12, sp, #16\n\t"                                                                                     \
+    "ldm    r12, {r0-r3}\n\t"         /* multipliers, shifts, output, output offset */                           \
+    "ldm    r0!, {r7-r9}\n\t"         /* this block's multipliers */                                             \
+    "ldm    r1!, {r10, r11, lr}\n\t"  /* and shifts */                                                           \
+    "stm    r12, {r0, r1}\n\t"                                                                                    \
+    "ldrd   r1, r12, [sp, #32]\n\t"   /* act_min, act_max */                                                     \
+    "mov    r0, #0x40000000\n\t"                                                                                  \
+    TR_NN_R3_RQ_PC("r4", "r7", "r10", CLAMP) TR_NN_R3_RQ_PC("r5", "r8", "r11", CLAMP)                             \
+    TR_NN_R3_RQ_PC("r6", "r9", "lr", CLAMP) "str    r2, [sp, #24]\n\t"
+
+/* Per-tensor: r0 = multiplier, r1 = 2^(30 - e) (the caller checked the shift), r9 temporary,
+ * r10/r11 = act_min/act_max. */
+#define TR_NN_R3_RQ_PT(acc, CLAMP)                                                                                 \
+    "lsl    " acc ", " acc ", #1\n\t"                                                                             \
+    "smmulr " acc ", " acc ", r0\n\t"                                                                             \
+    "lsl    r9, " acc ", #2\n\t"                                                                                  \
+    "sub    r9, r9, " acc ", lsr #31\n\t"                                                                         \
+    "smmlar " acc ", r9, r1, r3\n\t" CLAMP(acc, "r10", "r11") "strb   " acc ", [r2], #1\n\t"
+
+#define TR_NN_R3_EPI_PT(CLAMP)                                                                                     \
+    "add    r12, sp, #16\n\t"                                                                                     \
+    "ldm    r12, {r0-r3}\n\t"                                                                                     \
+    "ldrd   r10, r11, [sp, #32]\n\t"                                                                              \
+    TR_NN_R3_RQ_PT("r4", CLAMP) TR_NN_R3_RQ_PT("r5", CLAMP) TR_NN_R3_RQ_PT("r6", CLAMP)                           \
+    "str    r2, [sp, #24]\n\t"                                                                                    \
+    "movs   r0, #0\n\t"
+
+/* Naked: the MAC code needs all 14 allocatable registers, more than gcc gives an asm statement. */
+__attribute__((naked, noinline)) static int32_t rows3_pc_full(const tr_nn_rows3_args *args __attribute__((unused)))
+{
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_FULL));
+}
+
+__attribute__((naked, noinline)) static int32_t rows3_pc_act(const tr_nn_rows3_args *args __attribute__((unused)))
+{
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_ACT));
+}
+
+__attribute__((naked, noinline)) static int32_t rows3_pt_full(const tr_nn_rows3_args *args __attribute__((unused)))
+{
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_FULL));
+}
+
+__attribute__((naked, noinline)) static int32_t rows3_pt_act(const tr_nn_rows3_args *args __attribute__((unused)))
+{
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_ACT));
+}
+
+int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_channel)
+{
+    const int32_t groups = (args->cols + 7) >> 3; /* 1 .. 64 */
+    const int32_t ldrd = (args->cols & 3) == 0 && ((uintptr_t)args->rhs & 3u) == 0;
+    const uint8_t *entry = ldrd ? tr_nn_r3_ldrd_end - groups * TR_NN_R3_LDRD_BYTES
+                                : tr_nn_r3_ldr2_end - groups * TR_NN_R3_LDR2_BYTES;
+    args->entry = (uintptr_t)entry | 1u; /* Thumb */
+    const int32_t full = args->act_min == -128 && args->act_max == 127;
+    if (per_channel)
+    {
+        return full ? rows3_pc_full(args) : rows3_pc_act(args);
+    }
+    return full ? rows3_pt_full(args) : rows3_pt_act(args);
+}
+
+#endif
