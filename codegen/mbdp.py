@@ -120,6 +120,7 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         filter_steps=_filter_steps(plan, groups), log2_poly=LOG2_POLY, exp2_poly=EXP2_POLY,
         efh_shifts=sorted({g["init_arg"] for g in groups if g["kind"] == "efh"}),
         guard=plan.guard is not None,
+        lim_ks=sorted({lim.k for lim in limiters}),
         guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"
                      for j, g in enumerate(x for x in groups if x["chain"] == "guard")],
         # Band limiter outputs are at half the band resolution: |y| <= (T + 1) // 2.

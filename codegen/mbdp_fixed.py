@@ -46,53 +46,64 @@ STD_NOISE_LIMIT_DBFS = -170.0   # a std (32-bit state) section may add at most t
 
 
 # ------------------------------------------------------------------ log2 / exp2 polynomials
-def _fit_poly(func, degree: int, frac: int) -> tuple[int, ...]:
-    """Least-squares fit on Chebyshev nodes of [0, 1), quantised to Q(frac); lowest order first."""
-    t = 0.5 - 0.5 * np.cos(np.pi * (np.arange(4000) + 0.5) / 4000)
+def _fit_poly(func, degree: int, frac: int, lo: float, hi: float) -> tuple[int, ...]:
+    """Least-squares fit on Chebyshev nodes of [lo, hi), quantised to Q(frac); lowest order first."""
+    t = 0.5 * (lo + hi) - 0.5 * (hi - lo) * np.cos(np.pi * (np.arange(4000) + 0.5) / 4000)
     c = np.polynomial.polynomial.polyfit(t, func(t), degree)
     return tuple(int(v) for v in float_to_q(c, frac))
 
 
-LOG2_POLY = _fit_poly(lambda t: np.log2(1.0 + t), 7, POLY_FRAC)     # log2(1+f), f in [0,1): |err| < 4e-7
-EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 5, POLY_FRAC)           # 2^f, f in [0,1): rel err < 2e-7
+# Both polynomials run on a signed fraction f in Q32 (|f| < 0.5, so it fits an int32) with Horner
+# steps p = c + (p f) >> 32: one 32 x 32 -> high-word multiply and an add per step on a Cortex-M.
+LOG2_POLY = _fit_poly(lambda t: np.log2(1.0 + t), 7, POLY_FRAC, -0.25, 0.5)   # log2(1+f), f in [-1/4, 1/2): |err| < 3.3e-7
+EXP2_POLY = _fit_poly(lambda t: np.exp2(t), 5, POLY_FRAC, -0.5, 0.5)           # 2^f, f in [-1/2, 1/2): rel err < 1.1e-7
 
 
-def _check_horner(poly, frac: int) -> None:
-    """The C keeps Horner partial sums in int32: prove it over the whole fraction range."""
-    f = np.arange(0, 1 << frac, max(1, (1 << frac) >> 14), dtype=np.int64)
-    f = np.concatenate([f, [(1 << frac) - 1]])
-    p = np.full_like(f, poly[-1])
-    worst = abs(poly[-1])
+def _horner_q32(poly, f):
+    """Horner with Q32 fractions: p = c + floor(p f / 2^32), partial sums returned for the range check."""
+    p = poly[-1]
+    sums = [p]
     for c in poly[-2::-1]:
-        p = c + ((p * f) >> frac)
-        worst = max(worst, int(np.abs(p).max()))
-    assert worst < 2**31, "polynomial partial sums overflow int32"
+        p = c + ((p * f) >> 32)
+        sums.append(p)
+    return p, sums
 
 
-_check_horner(LOG2_POLY, 30)
-_check_horner(EXP2_POLY, 25)
+def _check_horner(poly, lo: float, hi: float) -> None:
+    """The C keeps Horner partial sums in int32: prove it over the whole fraction range."""
+    f = np.arange(int(lo * 2**32), int(hi * 2**32), 1 << 17, dtype=np.int64)
+    f = np.concatenate([f, [int(hi * 2**32) - 1]])
+    _, sums = _horner_q32(poly, f)
+    assert max(int(np.abs(np.asarray(v)).max()) for v in sums) < 2**31, "polynomial partial sums overflow int32"
+
+
+_check_horner(LOG2_POLY, -0.25, 0.5)
+_check_horner(EXP2_POLY, -0.5, 0.5)
 
 
 def log2_q24(v: int) -> int:
-    """log2 of an integer 1 <= v < 2^63, in Q7.24. Normalise to [1,2), polynomial on the fraction."""
+    """log2 of an integer 1 <= v < 2^63, in Q7.24. Normalise to a mantissa in [3/4, 3/2) (top bit
+    of a 64-bit word, halved when the top 32 bits reach 3 * 2^30), polynomial on f = mantissa - 1."""
     n = v.bit_length() - 1
-    m = v << (62 - n) if n <= 62 else v >> (n - 62)
-    f = (m >> 32) - (1 << 30)                       # Q30 fraction in [0, 1)
-    p = LOG2_POLY[-1]
-    for c in LOG2_POLY[-2::-1]:
-        p = c + ((p * f) >> 30)
+    m = v << (63 - n)                               # bit 63 set
+    t = m >> 32
+    if t >= 3 << 30:
+        n += 1
+        f = t - (1 << 32)                           # mantissa / 2 - 1, in [-1/4, 0), Q32
+    else:
+        f = (m >> 31) - (1 << 32)                   # mantissa - 1, in [0, 1/2), Q32
+    p, _ = _horner_q32(LOG2_POLY, f)
     return (n << LOG_FRAC) + (p >> (POLY_FRAC - LOG_FRAC))
 
 
 def exp2_q27(v: int) -> int:
     """2^(v / 2^25) in Q5.27 for v < 4 * 2^25 (result < 16). v is a log2-power value in Q7.24, so
-    reading it as Q25 halves it: the amplitude gain of a power gain."""
-    n = v >> 25
-    f = v & ((1 << 25) - 1)
-    p = EXP2_POLY[-1]
-    for c in EXP2_POLY[-2::-1]:
-        p = c + ((p * f) >> 25)                    # Q30, in [1, 2)
-    shift = (POLY_FRAC - GAIN_FRAC) - n             # >= 0 because n <= 3
+    reading it as Q25 halves it: the amplitude gain of a power gain. v = n + f with n the nearest
+    integer, f in [-1/2, 1/2) (Q32), 2^f by polynomial in Q30, then shifted by n."""
+    n = (v + (1 << 24)) >> 25
+    f = (v - (n << 25)) << 7
+    p, _ = _horner_q32(EXP2_POLY, f)                # Q30, in [0.70, 1.42)
+    shift = (POLY_FRAC - GAIN_FRAC) - n             # >= -1 because n <= 4
     if shift <= 0:
         return p << (-shift)
     if shift >= 62:
