@@ -27,17 +27,20 @@ BIQUAD_SOURCES = (
     "Source/FilteringFunctions/arm_biquad_cascade_df1_32x64_init_q31.c",
 )
 
-# The Q31 complex FFT the PercepNet front end builds its mixed-radix transform from
-# (arm_cfft_q31 with the arm_cfft_sR_q31_lenN instances). The instances and tables live in the two
+# The Q31 complex FFT the PercepNet front end builds its mixed-radix transform from: arm_cfft_q31,
+# set up with the per-length arm_cfft_init_<N>_q31 (the only set-up that also fills the Helium
+# instance fields on MVE cores, and it references only that length's tables). Tables live in the
 # CommonTables files; on Arm, -ffunction-sections/-fdata-sections + --gc-sections keep only the
 # length used (on the host the whole tables file is linked, which is fine).
 FFT_Q31_SOURCES = (
     "Source/TransformFunctions/arm_cfft_q31.c",
+    "Source/TransformFunctions/arm_cfft_init_q31.c",
     "Source/TransformFunctions/arm_cfft_radix4_q31.c",
     "Source/TransformFunctions/arm_bitreversal.c",
     "Source/TransformFunctions/arm_bitreversal2.c",
     "Source/CommonTables/arm_const_structs.c",
     "Source/CommonTables/arm_common_tables.c",
+    "Source/CommonTables/arm_mve_tables.c",
 )
 
 

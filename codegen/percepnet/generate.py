@@ -36,15 +36,19 @@ NET_NAME = "tr_pn_net"
 CONV_TAPS = 3
 LOG2_ZERO_Q16 = -(1 << 28)          # "log2(0)": far below anything a real energy reaches
 OLA_FRAC_BITS = 18                  # overlap-add accumulator: y_true * 2^18 (int32)
-POLY_DEGREE = 7
+LOG2_POLY_DEGREE = 6                # |error| 2e-6 in log2 (Q16 resolution: 1.5e-5)
+EXP2_POLY_DEGREE = 5                # relative error 1e-7
 CMSIS_MIN_CFFT, CMSIS_MAX_CFFT = 16, 4096
 
-# target -> (uses CMSIS-DSP optimised paths on an Arm core, extra C defines, gcc flags)
+# target -> (host or Arm, C defines for the whole pipeline). __GNUC_PYTHON__ is CMSIS-DSP's own switch
+# for building without CMSIS-Core on a host. On the M55, ARM_MATH_AUTOVECTORIZE keeps CMSIS-DSP's
+# scalar Q31 FFT: its Helium FFT rounds differently, and host and board must agree bit for bit
+# (the network still uses the Helium kernels).
 TARGETS = {
     "host": ("host", ["__GNUC_PYTHON__"]),
     "c99": ("host", ["__GNUC_PYTHON__"]),
     "cortex-m4": ("arm", ["ARM_MATH_LOOPUNROLL"]),
-    "cortex-m55": ("arm", ["ARM_MATH_LOOPUNROLL"]),
+    "cortex-m55": ("arm", ["ARM_MATH_LOOPUNROLL", "ARM_MATH_AUTOVECTORIZE"]),
 }
 FFT_SOURCES_NOTE = "see codegen.cmsis_dsp.FFT_Q31_SOURCES"
 
@@ -64,12 +68,13 @@ def factor_fft(n_fft: int, where="model JSON") -> tuple[int, int]:
     return r, m
 
 
-def _poly_q30(fn, degree=POLY_DEGREE) -> list[int]:
-    """Least-squares fit on Chebyshev nodes of fn over [0, 1], coefficients Q30 (c0 first)."""
+def _poly_q29(fn, degree) -> list[int]:
+    """Least-squares fit on Chebyshev nodes of fn over [0, 1], coefficients Q29 (c0 first): Q29
+    keeps every Horner partial sum (at most 2.0 for 2^x) inside int32."""
     k = np.arange(400)
     x = 0.5 - 0.5 * np.cos(np.pi * (k + 0.5) / len(k))
     c = np.polynomial.polynomial.polyfit(x, fn(x), degree)
-    return [int(round(v * 2 ** 30)) for v in c]
+    return [int(round(v * 2 ** 29)) for v in c]
 
 
 def _sin_poly_q30() -> list[int]:
@@ -177,13 +182,17 @@ def pipeline_plan(model, cm) -> dict:
         twiddle_q30=[[int(v) for v in row] for row in np.stack(
             [_q(np.cos(2 * np.pi * np.arange(N) / N), 30, -2 ** 30, 2 ** 30),
              _q(-np.sin(2 * np.pi * np.arange(N) / N), 30, -2 ** 30, 2 ** 30)], axis=1).tolist()],
+        wr_q30=[[int(v) for v in row] for row in np.stack(
+            [_q(np.cos(2 * np.pi * np.arange(r) / r), 30, -2 ** 30, 2 ** 30),
+             _q(np.sin(2 * np.pi * np.arange(r) / r), 30, -2 ** 30, 2 ** 30)], axis=1).tolist()],
         band_lo=lo.tolist(), band_w_q15=_q(wl, 15, 0, 32768).tolist(), band_centres=centres.tolist(),
         comb_taps_q15=[_q(t, 15, -32768, 32767).tolist() for t in taps],
         pitch_bias_q16=_q(PITCH_OCTAVE_BIAS * np.log2(lags / tmin), 16).tolist(),
         log2_lag_q16=_q(np.log2(lags), 16).tolist(),
         feat_a=_q(a_real, a_shift).tolist(), feat_b=_q(b_real, 16 + a_shift, -2 ** 63, 2 ** 63 - 1).tolist(),
         feat_shift=16 + a_shift,
-        log2_poly=_poly_q30(lambda x: np.log2(1 + x)), exp2_poly=_poly_q30(lambda x: 2.0 ** x),
+        log2_poly=_poly_q29(lambda x: np.log2(1 + x), LOG2_POLY_DEGREE),
+        exp2_poly=_poly_q29(lambda x: 2.0 ** x, EXP2_POLY_DEGREE),
         sin_poly=_sin_poly_q30(),
         gains_index=gk, strengths_index=sk,
         gains_zp=go["zero_point"], gains_mult_q30=int(round(go["scale"] * 2 ** 30)),

@@ -1,0 +1,118 @@
+"""The generated PercepNet pipeline as a bare-metal ELF on an emulated board (QEMU), for cost and
+host/board bit-exactness: templates/percepnet/board_main.c.j2 + the pipeline + CMSIS-DSP FFT +
+CMSIS-NN kernels + firmware/semihost start-up, linked with firmware/ld/tunerig.ld and the board's
+memory.ld. Audio moves through semihosting files; SysTick under -icount shift=0 counts instructions.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from codegen.nn.board import CPU_FLAGS
+from codegen.percepnet.generate import TARGETS, TEMPLATES, generate_pipeline, source_lists
+from designer.errors import TunerigError
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = ("pitch_search", "pitch_track", "comb", "analysis_fft", "features", "network", "gains_postfilter",
+          "synthesis", "other")
+
+
+@dataclass
+class PipelineRun:
+    y: np.ndarray                   # raw (delayed) int16 output
+    instr_per_hop: float            # whole tr_pn_process_q15 per hop of audio
+    net_instr_per_hop: float        # of which inside the network's invoke
+    stages: dict                    # instructions per hop by stage (STAGES)
+    hops: int
+    sizes: dict
+    elf: Path
+
+
+def _board(board_name: str):
+    from hil.boards import load_board
+    return load_board(board_name)
+
+
+def build_pipeline_elf(model_path, board_name: str, build_dir, opt: str = "-O2") -> tuple[Path, dict]:
+    board = _board(board_name)
+    core = getattr(board, "core", None)
+    if core not in CPU_FLAGS:
+        raise TunerigError(f"board '{board_name}': core {core!r} has no compiler flags")
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        raise TunerigError("arm-none-eabi-gcc not found: run `make setup`")
+    build_dir = Path(build_dir).resolve()
+    target = core if core in TARGETS else "c99"
+    src = generate_pipeline(model_path, build_dir / "src", target=target)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    main_c = build_dir / "tr_pn_board_main.c"
+    main_c.write_text(env.get_template("board_main.c.j2").render())
+    own, third, incs, defines = source_lists(src, target)
+    semihost = REPO / "firmware" / "semihost"
+    ours = [*own, main_c, semihost / "tr_semihost_startup.c", semihost / "tr_semihost.c"]
+    common = [opt, "-ffp-contract=off", *CPU_FLAGS[core], "-ffunction-sections", "-fdata-sections", "-DTR_PN_PROFILE",
+              *[f"-D{d}" for d in defines], *[f"-I{p}" for p in [*incs, semihost]]]
+    objs = []
+    obj_dir = build_dir / "obj"
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    for s in [*ours, *third]:
+        warn = ["-std=c99", "-Wall", "-Wextra", "-Werror"] if (s in ours or "cmsis_nn" in str(s)) else ["-std=c99", "-w"]
+        o = obj_dir / (s.stem + ".o")
+        r = subprocess.run([gcc, *warn, *common, "-c", str(s), "-o", str(o)], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise TunerigError(f"{board_name}: compiling {s.name} failed:\n{r.stderr[-4000:]}")
+        objs.append(str(o))
+    elf = build_dir / f"tr_pn_{board_name}.elf"
+    r = subprocess.run([gcc, *CPU_FLAGS[core], "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", *objs,
+                        f"-L{REPO / 'boards' / board_name}", "-T", str(REPO / "firmware" / "ld" / "tunerig.ld"),
+                        "-Wl,--gc-sections", "-o", str(elf), "-lm"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise TunerigError(f"{board_name}: link failed:\n{r.stderr[-4000:]}")
+    return elf, elf_sizes(elf)
+
+
+def elf_sizes(elf: Path) -> dict:
+    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True).stdout
+    sec = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sec[parts[0]] = int(parts[1])
+    return {"flash": sum(sec.get(k, 0) for k in (".vectors", ".text", ".ARM.exidx", ".data")),
+            "ram_static": sec.get(".data", 0) + sec.get(".bss", 0), "stack_reserved": sec.get(".stack", 0),
+            "sections": sec}
+
+
+def run_pipeline_elf(elf: Path, board_name: str, x_int16: np.ndarray, hop: int, timeout_s: float = 600.0) -> PipelineRun:
+    board = _board(board_name)
+    qemu = shutil.which("qemu-system-arm")
+    if qemu is None:
+        raise TunerigError("qemu-system-arm not found: run `make setup`")
+    work = elf.parent
+    x = np.asarray(x_int16, dtype="<i2")
+    x = np.concatenate([x, np.zeros((-len(x)) % hop, "<i2")])
+    (work / "pn_in.bin").write_bytes(x.tobytes())
+    for f in ("pn_out.bin", "pn_cost.txt"):
+        (work / f).unlink(missing_ok=True)
+    cmd = [qemu, "-M", board.qemu_machine, "-kernel", str(elf), "-nographic", "-monitor", "none", "-serial", "null",
+           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
+    try:
+        r = subprocess.run(cmd, cwd=work, capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise TunerigError(f"QEMU {board.qemu_machine} did not finish in {timeout_s} s") from None
+    if r.returncode != 0 or not (work / "pn_cost.txt").is_file():
+        raise TunerigError(f"run on {board_name} failed (exit {r.returncode}):\n"
+                           + r.stdout.decode(errors="replace")[-2000:] + r.stderr.decode(errors="replace")[-2000:])
+    spent, hops, overhead, *stage_ticks = (int(v) for v in (work / "pn_cost.txt").read_text().split())
+    y = np.frombuffer((work / "pn_out.bin").read_bytes(), "<i2").astype(np.int16)
+    if hops != len(x) // hop or len(y) != len(x):
+        raise TunerigError(f"board processed {hops} hops / {len(y)} samples, expected {len(x) // hop} / {len(x)}")
+    k = 1e9 / float(board.clock_hz)
+    stages = {name: t * k / hops for name, t in zip(STAGES, stage_ticks)}
+    return PipelineRun(y, (spent - hops * overhead) * k / hops, stages["network"], stages, hops, {}, elf)
