@@ -9,6 +9,40 @@
 #include "arm_nnsupportfunctions.h"
 
 #if defined(TR_NN_DSP) && !defined(TR_NN_MVE)
+/* One element for mul_dsp_full: r11 = 2 (in1 + off1) * (in2 + off2), then requantised with the
+ * SMMULR / SMMLAR rounding of arm_nn_vec_mat_mult_t_s8_tr_rows3.c. */
+#define TR_NN_MUL_ELEM                                                                                              \
+    "ldrsb  r11, [%[a]], #1\n\t"                                                                                   \
+    "ldrsb  r12, [%[b]], #1\n\t"                                                                                   \
+    "add    r11, %[o1d], r11, lsl #1\n\t" /* 2 (in1 + off1) */                                                   \
+    "add    r12, r12, %[o2]\n\t"                                                                                   \
+    "mul    r11, r11, r12\n\t"                                                                                     \
+    "smmulr r11, r11, %[m]\n\t"           /* y */                                                                 \
+    "lsl    r12, r11, #2\n\t"                                                                                      \
+    "sub    r12, r12, r11, lsr #31\n\t"   /* 4y - [y < 0] */                                                      \
+    "smmlar r11, r12, %[p], %[off]\n\t"   /* offset + round(y / 2^e) */                                           \
+    "ssat   r11, #8, r11\n\t"                                                                                      \
+    "strb   r11, [%[o]], #1\n\t"
+
+/* Full output range, out_shift in [-29, 0], n >= 1: two elements per loop turn (an odd count
+ * enters at the second); 12 instructions per element. */
+static void mul_dsp_full(const int8_t *in1, const int8_t *in2, int32_t off1, int32_t off2, int8_t *out,
+                         int32_t out_offset, int32_t out_mult, int32_t out_shift, int32_t n)
+{
+    const int8_t *end = out + n;
+    const int32_t pow2 = (int32_t)(0x40000000u >> (uint32_t)(-out_shift)), off1d = 2 * off1;
+    __asm__ volatile("tst    %[n], #1\n\t"
+                     "bne    2f\n"
+                     "1:\n\t" TR_NN_MUL_ELEM "2:\n\t" TR_NN_MUL_ELEM
+                     "cmp    %[o], %[end]\n\t"
+                     "bne    1b\n"
+                     : [a] "+r"(in1), [b] "+r"(in2), [o] "+r"(out)
+                     : [n] "r"(n), [end] "r"(end), [o1d] "r"(off1d), [o2] "r"(off2), [m] "r"(out_mult),
+                       [p] "r"(pow2), [off] "r"(out_offset)
+                     : "r11", "r12", "cc", "memory");
+}
+#undef TR_NN_MUL_ELEM
+
 /* tr_nn_rq_small inlined with the doubled product (2 * |prod| < 2^17) and the output offset folded
  * into the rounding constant (out_shift in [-21, 0]: |2y| < 2^17, |offset| * 2^(e+1) <= 2^29). */
 static inline __attribute__((always_inline)) void mul_dsp(const int8_t *in1, const int8_t *in2, const int32_t off1,
@@ -76,6 +110,13 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
 #undef TR_NN_MUL_STEP
 #else
 #if defined(TR_NN_DSP)
+    if (out_shift <= 0 && out_shift >= -29 && out_activation_min == -128 && out_activation_max == 127 &&
+        block_size > 0)
+    {
+        mul_dsp_full(input_1_vect, input_2_vect, input_1_offset, input_2_offset, output, out_offset, out_mult,
+                     out_shift, block_size);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
     if (out_shift <= 0 && out_shift >= -21)
     {
         const tr_nn_rq_t rq = tr_nn_rq_init(out_mult, out_shift);

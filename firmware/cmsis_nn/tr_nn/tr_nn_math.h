@@ -137,6 +137,35 @@ static inline int8_t tr_nn_sat(const int32_t v, const int32_t lo, const int32_t 
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+#if defined(TR_NN_DSP) && !defined(TR_NN_MVE)
+/*
+ * Arguments of tr_nn_add_sub_asm (tr_nn_ops.c), the full-output-range form of tr_nn_add_sub_dsp
+ * below in assembly (11 words, read by offset). With r1 = the requantised other input and K1 a
+ * constant that carries the exact input's offset, each element is
+ *   y1 = SMMULR(other_c + other * 2^21, other_mult)
+ *   r1' = SMMLAR(4 y1 - [y1 < 0], 2^(30 - e1), k1)      = r1 + k1 (the rounding of arm_nn_vec_mat_mult_t_s8_tr_rows3.c)
+ *   s2 = plain_sign * plain * 2^20 + other_sign * 2 r1'  (= the doubled sum of tr_nn_add_sub_dsp)
+ *   q = SMMLAR(4 y - [y < 0], 2^(30 - eo), out_offset), y = SMMULR(s2, out_mult); SSAT 8.
+ */
+typedef struct
+{
+    const int8_t *plain; /* the input rescaled by exactly 0.5 */
+    const int8_t *other;
+    int8_t *out;
+    int8_t *end;         /* out + n, n >= 1 */
+    int32_t other_c;     /* other's offset * 2^21 */
+    int32_t other_mult;
+    int32_t other_pow2;  /* 2^(30 - e1), e1 = -other's shift in [0, 29] */
+    int32_t k1;          /* plain_sign * other_sign * plain's offset * 2^19 */
+    int32_t out_mult;
+    int32_t out_pow2;    /* 2^(30 - eo), eo in [0, 29] */
+    int32_t out_offset;
+} tr_nn_add_sub_args;
+
+/* signs: 0 = (+plain, +other), 1 = (+plain, -other), 2 = (-plain, +other) */
+void tr_nn_add_sub_asm(const tr_nn_add_sub_args *args, int32_t signs);
+#endif
+
 #if defined(TR_NN_DSP)
 /*
  * The DSP loop of tr_nn_add_sub_s8 for TFLite's usual parameters: left_shift 20, and one input
@@ -239,8 +268,23 @@ tr_nn_add_sub_s8(const int8_t *in1, const int8_t *in2, const int32_t off1, const
         TR_NN_FAST_OK(out_shift) && out_shift >= -21)
     {
         /* |2y| < 2^30, 2^e + |out_offset| * 2^(e+1) <= 2^21 + 2^29: the rounding sum stays below 2^31 */
-        const tr_nn_rq_t ro = tr_nn_rq_init(out_mult, out_shift);
         const int32_t full = act_min == -128 && act_max == 127;
+#if !defined(TR_NN_MVE)
+        if (full && n > 0)
+        {
+            /* the same arithmetic in assembly, two elements per loop turn */
+            const int32_t other_shift = plain1 ? shift2 : shift1, plain_off = plain1 ? off1 : off2;
+            const int32_t plain_sign = (!plain1 && subtract) ? -1 : 1, other_sign = (plain1 && subtract) ? -1 : 1;
+            const tr_nn_add_sub_args a = {plain1 ? in1 : in2, plain1 ? in2 : in1, out, out + n,
+                                          (plain1 ? off2 : off1) * (1 << 21), plain1 ? mult2 : mult1,
+                                          (int32_t)(0x40000000u >> (uint32_t)(-other_shift)),
+                                          plain_sign * other_sign * plain_off * (1 << 19), out_mult,
+                                          (int32_t)(0x40000000u >> (uint32_t)(-out_shift)), out_offset};
+            tr_nn_add_sub_asm(&a, other_sign < 0 ? 1 : (plain_sign < 0 ? 2 : 0));
+            return;
+        }
+#endif
+        const tr_nn_rq_t ro = tr_nn_rq_init(out_mult, out_shift);
         const int32_t sign2 = subtract ? -1 : 1;
         if (plain1)
         {

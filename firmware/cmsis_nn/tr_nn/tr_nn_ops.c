@@ -42,6 +42,73 @@ void tr_nn_lut_s8(const int8_t *in, const int8_t *table, int8_t *out, int32_t n)
 #endif
 }
 
+#if defined(TR_NN_DSP) && !defined(TR_NN_MVE)
+/* One element of tr_nn_add_sub_asm (r0 plain, r1 other, r2 out, r4-r10 the constants in
+ * tr_nn_add_sub_args order from other_c; r11, r12 temporaries); COMBINE forms s2 in r11 from
+ * r1' (r11) and the plain input (r12). */
+#define TR_NN_AS_ELEM(COMBINE)                                                                                     \
+    "ldrsb  r11, [r1], #1\n\t"                                                                                     \
+    "add    r11, r4, r11, lsl #21\n\t"  /* (other + offset) * 2^21 */                                             \
+    "smmulr r11, r11, r5\n\t"           /* y1 */                                                                  \
+    "lsl    r12, r11, #2\n\t"                                                                                      \
+    "sub    r12, r12, r11, lsr #31\n\t" /* 4 y1 - [y1 < 0] */                                                     \
+    "smmlar r11, r12, r6, r7\n\t"       /* r1' = round(y1 / 2^e1) + k1 */                                          \
+    "ldrsb  r12, [r0], #1\n\t" COMBINE  /* s2 */                                                                  \
+    "smmulr r11, r11, r8\n\t"           /* y */                                                                   \
+    "lsl    r12, r11, #2\n\t"                                                                                      \
+    "sub    r12, r12, r11, lsr #31\n\t"                                                                           \
+    "smmlar r11, r12, r9, r10\n\t"      /* offset + round(y / 2^eo) */                                             \
+    "ssat   r11, #8, r11\n\t"                                                                                      \
+    "strb   r11, [r2], #1\n\t"
+
+/* Two elements per turn; an odd count enters at the second. Naked: 13 registers. */
+#define TR_NN_AS_BODY(COMBINE)                                                                                     \
+    __asm__ volatile("push   {r4-r11, lr}\n\t"                                                                    \
+                     "ldm    r0, {r0-r10}\n\t"                                                                    \
+                     "sub    r11, r3, r2\n\t"                                                                     \
+                     "lsls   r11, r11, #31\n\t" /* odd count -> Z clear */                                        \
+                     "bne    2f\n"                                                                                \
+                     "1:\n\t" TR_NN_AS_ELEM(COMBINE) "2:\n\t" TR_NN_AS_ELEM(COMBINE)                             \
+                     "cmp    r2, r3\n\t"                                                                          \
+                     "bne    1b\n\t"                                                                              \
+                     "pop    {r4-r11, pc}\n")
+
+/* s2 = 2 r1' + plain * 2^20, plain * 2^20 - 2 r1', 2 r1' - plain * 2^20 */
+__attribute__((naked, noinline)) static void add_sub_pp(const tr_nn_add_sub_args *a __attribute__((unused)))
+{
+    TR_NN_AS_BODY("lsl    r11, r11, #1\n\t"
+                  "add    r11, r11, r12, lsl #20\n\t");
+}
+
+__attribute__((naked, noinline)) static void add_sub_pm(const tr_nn_add_sub_args *a __attribute__((unused)))
+{
+    TR_NN_AS_BODY("lsl    r12, r12, #20\n\t"
+                  "sub    r11, r12, r11, lsl #1\n\t");
+}
+
+__attribute__((naked, noinline)) static void add_sub_mp(const tr_nn_add_sub_args *a __attribute__((unused)))
+{
+    TR_NN_AS_BODY("lsl    r11, r11, #1\n\t"
+                  "sub    r11, r11, r12, lsl #20\n\t");
+}
+
+void tr_nn_add_sub_asm(const tr_nn_add_sub_args *args, int32_t signs)
+{
+    if (signs == 1)
+    {
+        add_sub_pm(args);
+    }
+    else if (signs == 2)
+    {
+        add_sub_mp(args);
+    }
+    else
+    {
+        add_sub_pp(args);
+    }
+}
+#endif
+
 void tr_nn_sub_s8(const int8_t *in1, const int8_t *in2, int32_t in1_offset, int32_t in1_mult, int32_t in1_shift,
                   int32_t in2_offset, int32_t in2_mult, int32_t in2_shift, int32_t left_shift, int8_t *out,
                   int32_t out_offset, int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max,
