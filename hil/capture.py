@@ -29,9 +29,12 @@ CAPTURE_STACK_BYTES = 8 * 1024
 
 def _generate(board: Board, model_path, out_dir: Path) -> Path:
     try:
-        from codegen.percepnet import generate_pipeline
+        from codegen.percepnet.generate import TARGETS, generate_pipeline
     except ImportError as exc:
         raise TunerigError(f"the PercepNet pipeline generator (codegen.percepnet) is not available: {exc}") from None
+    if board.core not in TARGETS:
+        raise TunerigError(f"board '{board.name}': no PercepNet target for core '{board.core}' "
+                           f"(known: {', '.join(sorted(TARGETS))})")
     return Path(generate_pipeline(model_path, out_dir, target=board.core))
 
 
