@@ -50,7 +50,7 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
 #if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
 /*
  * Arguments of arm_nn_vec_mat_mult_t_s8_tr_rows3 (the Cortex-M4 fast path, 3 rows per block; its
- * assembly reads them by offset: 12 words, in this order).
+ * assembly reads them by offset: 13 words, in this order).
  */
 typedef struct
 {
@@ -60,6 +60,7 @@ typedef struct
                             must stay inside readable memory */
     int32_t cols;        /* 1 .. 512 */
     const int32_t *bias; /* one per row */
+    int32_t pad;         /* set by arm_nn_vec_mat_mult_t_s8_tr_rows3 (columns read past each row) */
     union
     {
         const int32_t *per_channel; /* multipliers, one per row */
@@ -68,7 +69,7 @@ typedef struct
     union
     {
         const int32_t *per_channel; /* shifts */
-        int32_t pow2;               /* per-tensor: 2^(30 + shift), shift in [-30, 0] */
+        int32_t pow2;               /* per-tensor: 2^(31 + shift), shift in [-31, -1] */
     } shift;
     int8_t *dst;
     int32_t dst_offset;

@@ -68,6 +68,55 @@ static void widen_input(const int8_t *lhs, int32_t n, int32_t offset, uint32_t *
 {
     const uint32_t off2 = ((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16);
     int32_t c = 0;
+    if (n >= 8)
+    {
+        /* 8 columns per turn: two (unaligned) word loads, 4 SXTB16, 4 SADD16 (none when the
+         * offset is 0), two STRD */
+        const int8_t *end = lhs + (n & ~7);
+        const int8_t *src = lhs;
+        uint32_t v0, v1, a, b;
+        if (offset != 0)
+        {
+            __asm__ volatile("1:\n\t"
+                             "ldr    %[v0], [%[s]], #4\n\t"
+                             "ldr    %[v1], [%[s]], #4\n\t"
+                             "sxtb16 %[a], %[v0]\n\t"          /* (x0, x2) */
+                             "sxtb16 %[b], %[v0], ror #8\n\t"  /* (x1, x3) */
+                             "sadd16 %[a], %[a], %[o]\n\t"
+                             "sadd16 %[b], %[b], %[o]\n\t"
+                             "strd   %[a], %[b], [%[d]], #8\n\t"
+                             "sxtb16 %[a], %[v1]\n\t"          /* (x4, x6) */
+                             "sxtb16 %[b], %[v1], ror #8\n\t"  /* (x5, x7) */
+                             "sadd16 %[a], %[a], %[o]\n\t"
+                             "sadd16 %[b], %[b], %[o]\n\t"
+                             "strd   %[a], %[b], [%[d]], #8\n\t"
+                             "cmp    %[s], %[e]\n\t"
+                             "bne    1b\n"
+                             : [s] "+r"(src), [d] "+r"(x16), [v0] "=&r"(v0), [v1] "=&r"(v1), [a] "=&r"(a),
+                               [b] "=&r"(b)
+                             : [e] "r"(end), [o] "r"(off2)
+                             : "cc", "memory");
+        }
+        else
+        {
+            __asm__ volatile("1:\n\t"
+                             "ldr    %[v0], [%[s]], #4\n\t"
+                             "ldr    %[v1], [%[s]], #4\n\t"
+                             "sxtb16 %[a], %[v0]\n\t"
+                             "sxtb16 %[b], %[v0], ror #8\n\t"
+                             "strd   %[a], %[b], [%[d]], #8\n\t"
+                             "sxtb16 %[a], %[v1]\n\t"
+                             "sxtb16 %[b], %[v1], ror #8\n\t"
+                             "strd   %[a], %[b], [%[d]], #8\n\t"
+                             "cmp    %[s], %[e]\n\t"
+                             "bne    1b\n"
+                             : [s] "+r"(src), [d] "+r"(x16), [v0] "=&r"(v0), [v1] "=&r"(v1), [a] "=&r"(a),
+                               [b] "=&r"(b)
+                             : [e] "r"(end)
+                             : "cc", "memory");
+        }
+        c = n & ~7;
+    }
     for (; c + 4 <= n; c += 4)
     {
         const uint32_t v = (uint32_t)read_s8x4(lhs + c);
@@ -666,7 +715,7 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
     int32_t sums[TR_NN_DSP_ROWS];
     /* Fast path (arm_nn_vec_mat_mult_t_s8_tr_rows3.c): whole blocks of 3 rows, requantised in
      * registers. The rest, and any call it declines, below. */
-    const int32_t pt_shift_ok = per_channel || (shifts[0] >= -30 && shifts[0] <= 0);
+    const int32_t pt_shift_ok = per_channel || (shifts[0] >= -31 && shifts[0] <= -1);
     if (bias != NULL && rhs_cols > 0 && rhs_cols <= TR_NN_DSP_COLS && rhs_rows >= 3 && pt_shift_ok)
     {
         int32_t blocks = rhs_rows / 3;
@@ -677,12 +726,12 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
         if (blocks > 0)
         {
             widen_input(lhs, rhs_cols, lhs_offset, x16);
-            tr_nn_rows3_args a = {x16, rhs, rhs_cols, bias, {multipliers}, {shifts}, dst, dst_offset,
+            tr_nn_rows3_args a = {x16, rhs, rhs_cols, bias, 0, {multipliers}, {shifts}, dst, dst_offset,
                                   activation_min, activation_max, dst + 3 * blocks, 0};
             if (!per_channel)
             {
                 a.mult.value = multipliers[0];
-                a.shift.pow2 = (int32_t)(0x40000000u >> (uint32_t)(-shifts[0]));
+                a.shift.pow2 = (int32_t)(0x80000000u >> (uint32_t)(-shifts[0]));
             }
             if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel) == 0)
             {

@@ -60,7 +60,7 @@
 
 /*
  * The unrolled groups, shared by every variant below: entered by LDR PC from the variant's frame
- * (sp + 44), left the same way (sp + 48). Not functions in the AAPCS sense: naked, never called.
+ * (sp + 48), left the same way (sp + 52). Not functions in the AAPCS sense: naked, never called.
  */
 __attribute__((naked, noinline, used)) static void r3_groups_ldrd(void)
 {
@@ -71,7 +71,7 @@ __attribute__((naked, noinline, used)) static void r3_groups_ldrd(void)
                      ".if tr_nn_r3_ldrd_end - .Ltr_nn_r3_ldrd_begin - 64 * 112\n\t"
                      ".error \"TR_NN_R3_LDRD_BYTES is wrong\"\n\t"
                      ".endif\n\t"
-                     "ldr    pc, [sp, #48]\n");
+                     "ldr    pc, [sp, #52]\n");
 }
 
 __attribute__((naked, noinline, used)) static void r3_groups_ldr2(void)
@@ -83,49 +83,51 @@ __attribute__((naked, noinline, used)) static void r3_groups_ldr2(void)
                      ".if tr_nn_r3_ldr2_end - .Ltr_nn_r3_ldr2_begin - 64 * 124\n\t"
                      ".error \"TR_NN_R3_LDR2_BYTES is wrong\"\n\t"
                      ".endif\n\t"
-                     "ldr    pc, [sp, #48]\n");
+                     "ldr    pc, [sp, #52]\n");
 }
 
 extern const uint8_t tr_nn_r3_ldrd_end[];
 extern const uint8_t tr_nn_r3_ldr2_end[];
 
 /*
- * Prologue and block loop shared by the variants. The arguments (tr_nn_rows3_args, 12 words) are
- * copied to the stack frame (sp + 0 .. 44, in struct order); sp + 48 gets the return address from
- * the groups. Per block: accumulators = bias, the groups, the range check of the 3 sums, then
- * EPILOGUE requantises and stores them (ending with r2 = output pointer and r0 holding a value
- * whose bit 27 is clear, written to APSR to clear Q); blocks run until the output reaches its end.
+ * Prologue and block loop shared by the variants. The arguments (tr_nn_rows3_args, 13 words) are
+ * copied to the stack frame (sp + 0 .. 48, in struct order); sp + 52 gets the return address from
+ * the groups. Per block: the first row is the previous block's last row pointer minus the padding
+ * (sp + 16), accumulators = bias, the groups, then the sums doubled with QADD (Q on overflow, as
+ * for SMLADs that overflowed), Q checked, and EPILOGUE requantises and stores them, ending with
+ * r2 = output pointer and r0 a value with bits 28 (V) and 27 (Q) clear, written to APSR: Q must
+ * be clear for the next check, and V clear for the BLEs of the per-channel epilogue (no other
+ * instruction here sets V: CMP of two pointers into one array does not overflow).
  */
 #define TR_NN_R3_BODY(EPILOGUE)                                                                                    \
     __asm__ volatile("push   {r4-r11, lr}\n\t"                                                                     \
                      "sub    sp, sp, #60\n\t"                                                                      \
-                     "ldm    r0, {r1-r12}\n\t"                                                                     \
-                     "stm    sp, {r1-r12}\n\t"                                                                     \
+                     "ldm    r0, {r1-r12, lr}\n\t"                                                                 \
+                     "stm    sp, {r1-r12, lr}\n\t"                                                                 \
                      "adr    r1, 6f\n\t"                                                                           \
                      "orr    r1, r1, #1\n\t"       /* Thumb */                                                     \
-                     "str    r1, [sp, #48]\n\t"                                                                    \
+                     "str    r1, [sp, #52]\n\t"                                                                    \
                      "movs   r0, #0\n\t"                                                                           \
-                     "msr    APSR_nzcvq, r0\n"     /* Q = 0 */                                                     \
+                     "msr    APSR_nzcvq, r0\n"     /* Q = V = 0 */                                                 \
                      "2:\n\t"                                                                                      \
-                     "ldm    sp, {r0-r3}\n\t"      /* input, first row, row stride, bias */                        \
+                     "ldm    sp, {r0-r3, r12}\n\t" /* input, row pointer, row stride, bias, padding */             \
+                     "sub    r1, r1, r12\n\t"      /* first row of the block */                                    \
                      "ldm    r3!, {r4-r6}\n\t"     /* accumulators = bias */                                       \
                      "str    r3, [sp, #12]\n\t"                                                                    \
-                     "add    r3, r2, r2, lsl #1\n\t"                                                               \
-                     "add    r3, r1, r3\n\t"                                                                       \
-                     "str    r3, [sp, #4]\n\t"     /* next block's first row */                                    \
                      "add    r3, r1, r2, lsl #1\n\t" /* rows 1 and 2 */                                            \
                      "add    r2, r1, r2\n\t"                                                                       \
                      "ldm    r0!, {r7-r10}\n\t"    /* first input group */                                         \
-                     "ldr    pc, [sp, #44]\n"      /* the groups, back at 6 */                                     \
+                     "ldr    pc, [sp, #48]\n"      /* the groups, back at 6 */                                     \
                      "6:\n\t"                                                                                      \
-                     "ssat   r4, #29, r4\n\t"     /* Q if |acc| >= 2^28 */                                        \
-                     "ssat   r5, #29, r5\n\t"                                                                      \
-                     "ssat   r6, #29, r6\n\t"                                                                      \
+                     "str    r3, [sp, #4]\n\t"     /* row 2's end: the next block's first row + padding */         \
+                     "qadd   r4, r4, r4\n\t"       /* 2 acc; Q if it overflows */                                  \
+                     "qadd   r5, r5, r5\n\t"                                                                       \
+                     "qadd   r6, r6, r6\n\t"                                                                       \
                      "mrs    r0, apsr\n\t"                                                                         \
-                     "lsls   r0, r0, #4\n\t"       /* Q (bit 27) -> N (bit 31) */                                           \
+                     "lsls   r0, r0, #4\n\t"       /* Q (bit 27) -> N (bit 31) */                                  \
                      "bmi    9f\n\t" EPILOGUE                                                                      \
-                     "msr    APSR_nzcvq, r0\n\t"   /* Q = 0: the output SSATs may have set it */                   \
-                     "ldr    lr, [sp, #40]\n\t"                                                                    \
+                     "msr    APSR_nzcvq, r0\n\t"                                                                   \
+                     "ldr    lr, [sp, #44]\n\t"                                                                    \
                      "cmp    r2, lr\n\t"                                                                           \
                      "bne    2b\n\t"                                                                               \
                      "movs   r0, #0\n\t"                                                                           \
@@ -136,8 +138,10 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
                      "add    sp, sp, #60\n\t"                                                                      \
                      "pop    {r4-r11, pc}\n")
 
-/* Clamp acc to the output range: SSAT for [-128, 127], else compare with registers lo and hi. */
+/* Clamp acc to the output range: SSAT for [-128, 127], else compare with registers lo and hi
+ * (loaded by the _SETUP part). */
 #define TR_NN_R3_CLAMP_FULL(acc, lo, hi) "ssat   " acc ", #8, " acc "\n\t"
+#define TR_NN_R3_CLAMP_FULL_SETUP(lo, hi) ""
 #define TR_NN_R3_CLAMP_ACT(acc, lo, hi)                                                                            \
     "cmp    " acc ", " lo "\n\t"                                                                                  \
     "it     lt\n\t"                                                                                               \
@@ -145,67 +149,64 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
     "cmp    " acc ", " hi "\n\t"                                                                                  \
     "it     gt\n\t"                                                                                               \
     "movgt  " acc ", " hi "\n\t"
+#define TR_NN_R3_CLAMP_ACT_SETUP(lo, hi) "ldrd   " lo ", " hi ", [sp, #36]\n\t"
 
-/* Per-channel requantisation of one row: acc holds the sum, m its multiplier, s its shift;
- * r0 = 2^30, r2 = output pointer, r3 = output offset, r1/r12 = act_min/act_max. */
+/* Per-channel requantisation of one row: acc holds 2 acc, m its multiplier, s its shift;
+ * r0 = 2^31, r2 = output pointer, r3 = output offset, r1/r12 = act_min/act_max. */
 #define TR_NN_R3_RQ_PC(acc, m, s, CLAMP)                                                                           \
-    "lsl    " acc ", " acc ", #1\n\t"                                                                             \
     "smmulr " acc ", " acc ", " m "\n\t"  /* y = high_mul(acc, m) */                                             \
     "rsb    " s ", " s ", #0\n\t"         /* e = -shift */                                                        \
-    "lsrs   " s ", r0, " s "\n\t"         /* 2^(30 - e); 0 when e is not in [0, 30] */                            \
-    "beq    9f\n\t"                                                                                               \
-    "lsl    " m ", " acc ", #2\n\t"                                                                               \
-    "sub    " m ", " m ", " acc ", lsr #31\n\t" /* t = 4y - [y < 0] */                                            \
-    "smmlar " acc ", " m ", " s ", r3\n\t"      /* offset + round(t / 2^(e+2)) */                                 \
+    "lsrs   " s ", r0, " s "\n\t"         /* 2^(31 - e): 2^31 (N) for e = 0, 0 (Z) for e not in [0, 31] */         \
+    "ble    9f\n\t"                       /* (V is clear) */                                                      \
+    "lsl    " m ", " acc ", #1\n\t"                                                                               \
+    "sub    " m ", " m ", " acc ", lsr #31\n\t" /* t = 2y - [y < 0] */                                            \
+    "smmlar " acc ", " m ", " s ", r3\n\t"      /* offset + round(t / 2^(e+1)) */                                 \
     CLAMP(acc, "r1", "r12") "strb   " acc ", [r2], #1\n\t"
 
-#define TR_NN_R3_EPI_PC(CLAMP)                                                                                     \
-    "add    r12, sp, #16\n\t"                                                                                     \
+#define TR_NN_R3_EPI_PC(CLAMP, SETUP)                                                                              \
+    "add    r12, sp, #20\n\t"                                                                                     \
     "ldm    r12, {r0-r3}\n\t"         /* multipliers, shifts, output, output offset */                           \
     "ldm    r0!, {r7-r9}\n\t"         /* this block's multipliers */                                             \
     "ldm    r1!, {r10, r11, lr}\n\t"  /* and shifts */                                                           \
-    "stm    r12, {r0, r1}\n\t"                                                                                    \
-    "ldrd   r1, r12, [sp, #32]\n\t"   /* act_min, act_max */                                                     \
-    "mov    r0, #0x40000000\n\t"                                                                                  \
+    "stm    r12, {r0, r1}\n\t" SETUP("r1", "r12")                                                                 \
+    "mov    r0, #0x80000000\n\t"                                                                                  \
     TR_NN_R3_RQ_PC("r4", "r7", "r10", CLAMP) TR_NN_R3_RQ_PC("r5", "r8", "r11", CLAMP)                             \
-    TR_NN_R3_RQ_PC("r6", "r9", "lr", CLAMP) "str    r2, [sp, #24]\n\t"
+    TR_NN_R3_RQ_PC("r6", "r9", "lr", CLAMP) "str    r2, [sp, #28]\n\t"
 
-/* Per-tensor: r0 = multiplier, r1 = 2^(30 - e) (the caller checked the shift), r9 temporary,
+/* Per-tensor: r0 = multiplier, r1 = 2^(31 - e) (the caller checked the shift), r9 temporary,
  * r10/r11 = act_min/act_max. */
 #define TR_NN_R3_RQ_PT(acc, CLAMP)                                                                                 \
-    "lsl    " acc ", " acc ", #1\n\t"                                                                             \
     "smmulr " acc ", " acc ", r0\n\t"                                                                             \
-    "lsl    r9, " acc ", #2\n\t"                                                                                  \
+    "lsl    r9, " acc ", #1\n\t"                                                                                  \
     "sub    r9, r9, " acc ", lsr #31\n\t"                                                                         \
     "smmlar " acc ", r9, r1, r3\n\t" CLAMP(acc, "r10", "r11") "strb   " acc ", [r2], #1\n\t"
 
-#define TR_NN_R3_EPI_PT(CLAMP)                                                                                     \
-    "add    r12, sp, #16\n\t"                                                                                     \
-    "ldm    r12, {r0-r3}\n\t"                                                                                     \
-    "ldrd   r10, r11, [sp, #32]\n\t"                                                                              \
+#define TR_NN_R3_EPI_PT(CLAMP, SETUP)                                                                              \
+    "add    r12, sp, #20\n\t"                                                                                     \
+    "ldm    r12, {r0-r3}\n\t" SETUP("r10", "r11")                                                                 \
     TR_NN_R3_RQ_PT("r4", CLAMP) TR_NN_R3_RQ_PT("r5", CLAMP) TR_NN_R3_RQ_PT("r6", CLAMP)                           \
-    "str    r2, [sp, #24]\n\t"                                                                                    \
+    "str    r2, [sp, #28]\n\t"                                                                                    \
     "movs   r0, #0\n\t"
 
 /* Naked: the MAC code needs all 14 allocatable registers, more than gcc gives an asm statement. */
 __attribute__((naked, noinline)) static int32_t rows3_pc_full(const tr_nn_rows3_args *args __attribute__((unused)))
 {
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_FULL));
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP));
 }
 
 __attribute__((naked, noinline)) static int32_t rows3_pc_act(const tr_nn_rows3_args *args __attribute__((unused)))
 {
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_ACT));
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_ACT, TR_NN_R3_CLAMP_ACT_SETUP));
 }
 
 __attribute__((naked, noinline)) static int32_t rows3_pt_full(const tr_nn_rows3_args *args __attribute__((unused)))
 {
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_FULL));
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP));
 }
 
 __attribute__((naked, noinline)) static int32_t rows3_pt_act(const tr_nn_rows3_args *args __attribute__((unused)))
 {
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_ACT));
+    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_ACT, TR_NN_R3_CLAMP_ACT_SETUP));
 }
 
 int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_channel)
@@ -215,6 +216,8 @@ int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_ch
     const uint8_t *entry = ldrd ? tr_nn_r3_ldrd_end - groups * TR_NN_R3_LDRD_BYTES
                                 : tr_nn_r3_ldr2_end - groups * TR_NN_R3_LDR2_BYTES;
     args->entry = (uintptr_t)entry | 1u; /* Thumb */
+    args->pad = groups * 8 - args->cols;
+    args->rhs += args->pad; /* the block loop subtracts it from each block's row pointer */
     const int32_t full = args->act_min == -128 && args->act_max == 127;
     if (per_channel)
     {

@@ -25,6 +25,35 @@ void tr_nn_lut_s8(const int8_t *in, const int8_t *table, int8_t *out, int32_t n)
     const uint8_t *centre = (const uint8_t *)table + 128;
     int32_t i = 0;
 #if defined(TR_NN_DSP)
+    if (n >= 8)
+    {
+        /* 8 bytes per turn: per byte, SXTB (with rotation) gives the signed index, LDRB looks it up
+         * around the table's centre, STRB stores it: 3.5 instructions per element */
+        const int8_t *end = in + (n & ~7);
+        const int8_t *src = in;
+        int8_t *dst = out;
+        uint32_t w, t;
+#define TR_NN_LUT_BYTE(rot, k)                                                                                     \
+    "sxtb   %[t], %[w]" rot "\n\t"                                                                                 \
+    "ldrb   %[t], [%[c], %[t]]\n\t"                                                                                \
+    "strb   %[t], [%[d], #" k "]\n\t"
+        __asm__ volatile("1:\n\t"
+                         "ldr    %[w], [%[s]], #4\n\t" TR_NN_LUT_BYTE("", "0") TR_NN_LUT_BYTE(", ror #8", "1")
+                             TR_NN_LUT_BYTE(", ror #16", "2") TR_NN_LUT_BYTE(", ror #24", "3")
+                         "ldr    %[w], [%[s]], #4\n\t" TR_NN_LUT_BYTE("", "4") TR_NN_LUT_BYTE(", ror #8", "5")
+                             TR_NN_LUT_BYTE(", ror #16", "6")
+                         "sxtb   %[t], %[w], ror #24\n\t"
+                         "ldrb   %[t], [%[c], %[t]]\n\t"
+                         "strb   %[t], [%[d], #7]\n\t"
+                         "adds   %[d], %[d], #8\n\t"
+                         "cmp    %[s], %[e]\n\t"
+                         "bne    1b\n"
+                         : [s] "+r"(src), [d] "+r"(dst), [w] "=&r"(w), [t] "=&r"(t)
+                         : [e] "r"(end), [c] "r"(centre)
+                         : "cc", "memory");
+#undef TR_NN_LUT_BYTE
+        i = n & ~7;
+    }
     /* 4 bytes per word load/store; each lane is sign-extended straight into the index */
     for (; i + 4 <= n; i += 4)
     {
@@ -143,6 +172,38 @@ void tr_nn_requantize_s8(const int8_t *in, int8_t *out, int32_t n, int32_t in_zp
      * with shift 0, inlined: the value enters doubled, and for e <= 21 the output zero point folds
      * into the rounding constant (|2y| < 2^29, |out_zp| * 2^(e+1) <= 2^29). */
     const int32_t left = shift > 0 ? shift : 0;
+#if !defined(TR_NN_MVE)
+    if (left <= 20 && shift >= -29 && n > 0)
+    {
+        /* the same arithmetic with the SMMULR / SMMLAR rounding (tr_nn_add_sub_asm's), two
+         * elements per turn: y = SMMULR((in - in_zp) * 2^(left+1), mult), out_zp + round(y / 2^e) */
+        const int32_t scale2 = 1 << (left + 1), c = -in_zp * scale2;
+        const int32_t pow2 = (int32_t)(0x40000000u >> (uint32_t)(left - shift));
+        const int8_t *end = out + n;
+        const int8_t *src = in;
+        int8_t *dst = out;
+#define TR_NN_RQ_ELEM                                                                                               \
+    "ldrsb  r12, [%[s]], #1\n\t"                                                                                   \
+    "mla    r12, r12, %[k], %[c]\n\t"                                                                              \
+    "smmulr r12, r12, %[m]\n\t"                                                                                    \
+    "lsl    lr, r12, #2\n\t"                                                                                       \
+    "sub    lr, lr, r12, lsr #31\n\t"                                                                              \
+    "smmlar r12, lr, %[p], %[z]\n\t"                                                                               \
+    "ssat   r12, #8, r12\n\t"                                                                                      \
+    "strb   r12, [%[d]], #1\n\t"
+        __asm__ volatile("tst    %[n], #1\n\t"
+                         "bne    2f\n"
+                         "1:\n\t" TR_NN_RQ_ELEM "2:\n\t" TR_NN_RQ_ELEM
+                         "cmp    %[d], %[e]\n\t"
+                         "bne    1b\n"
+                         : [s] "+r"(src), [d] "+r"(dst)
+                         : [n] "r"(n), [e] "r"(end), [k] "r"(scale2), [c] "r"(c), [m] "r"(mult), [p] "r"(pow2),
+                           [z] "r"(out_zp)
+                         : "r12", "lr", "cc", "memory");
+#undef TR_NN_RQ_ELEM
+        return;
+    }
+#endif
     if (left <= 20 && shift >= -21)
     {
         const tr_nn_rq_t rq = tr_nn_rq_init(mult, shift - left);
