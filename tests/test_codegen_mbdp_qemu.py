@@ -17,18 +17,30 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("board,guard,chunk,bands", [("mps2-an386", True, 480, 4), ("mps3-an547", False, 480, 4),
-                                                     ("mps2-an386", False, 39, 4), ("mps2-an386", False, 39, 5)])
-def test_board_bit_exact_with_c_host(board, guard, chunk, bands, tmp_path):
-    """chunk 39: calls that end mid-block and lengths that are not multiples of 4, so the C tails
-    around the Thumb-2 loops run too; 5 bands: the output stage's C path (its Thumb-2 loop takes
-    at most 4 bands)."""
+def _profile(which: str):
     prof = load_profile("examples/echo4-reference.toml")
-    if bands == 5:
+    if which == "5band":
         b = prof.bands
         prof = dataclasses.replace(prof, crossovers_hz=(70.0, 200.0, 1000.0, 3250.0), bands=(b[0], b[1], b[2], b[2], b[3]))
-    if guard:
+    elif which == "guard":
         prof = with_demo_guard(prof)
+    elif which == "wide":
+        # A 19 kHz crossover: quiet enough sections run as CMSIS arm_biquad_cascade_df1_q31 inside
+        # the tree; band ceilings of 0 dBFS make the output stage take its 64-bit limiter product
+        # instead of SMMULR (the band sum can reach 2^30).
+        bands = tuple(dataclasses.replace(b, limiter=dataclasses.replace(b.limiter, threshold_db=0.0)) for b in prof.bands)
+        prof = dataclasses.replace(prof, crossovers_hz=(70.0, 3250.0, 19000.0), bands=bands)
+    return prof
+
+
+@pytest.mark.parametrize("board,which,chunk", [("mps2-an386", "guard", 480), ("mps3-an547", "echo", 480),
+                                               ("mps2-an386", "echo", 39), ("mps2-an386", "5band", 39),
+                                               ("mps2-an386", "wide", 39)])
+def test_board_bit_exact_with_c_host(board, which, chunk, tmp_path):
+    """chunk 39: calls that end mid-block and lengths that are not multiples of 4, so the C tails
+    around the Thumb-2 loops run too; 5 bands: the output stage's C path (its Thumb-2 loop takes
+    at most 4 bands); wide: CMSIS q31 sections and the output stage's 64-bit product (see _profile)."""
+    prof = _profile(which)
     res = bench_mbdp(prof, [board], seconds=0.05, work_dir=tmp_path, chunk=chunk)
     r = res["boards"][board]
     assert r["bit_exact_with_c_host"]
