@@ -125,6 +125,67 @@ def test_arm_builds_warning_free(tmp_path, target, flags):
     assert "set(TR_PN_SOURCES" in cm and "arm_cfft_q31.c" in cm and "tr_pn_net.c" in cm
 
 
+def _make_model(tmp: Path, cfg, seed=0, units=24, seconds=4.0) -> Path:
+    """An untrained small network for another front-end configuration, normalised and calibrated
+    on that front end's features of a test signal, converted to int8 like a trained one."""
+    import keras
+
+    from designer.percepnet.convert import convert_int8
+    from designer.percepnet.frontend import FrontEnd
+    from designer.percepnet.model import ModelConfig, build_sequence_model
+    keras.utils.set_random_seed(seed)
+    mc = ModelConfig(n_features=cfg.n_features, n_bands=cfg.n_bands, conv_units=units, gru_units=units)
+    seq = build_sequence_model(mc)
+    fs = cfg.sample_rate_hz
+    x = speech_like(seconds, fs, seed=seed) + 0.1 * coloured_noise(seconds, fs, seed=seed + 1)
+    fe = FrontEnd(cfg)
+    f = fe.features(fe.analyse(0.3 * x / np.max(np.abs(x))))
+    mean, std = f.mean(0), f.std(0) + 1e-3
+    seqs = ((f - mean) / std).astype(np.float32)
+    seqs = seqs[: (len(seqs) // 50) * 50].reshape(-1, 50, cfg.n_features)
+    tmp.mkdir(parents=True, exist_ok=True)
+    stem = tmp / "m"
+    stem.with_suffix(".json").write_text(json.dumps({"frontend": cfg.to_dict(), "model": mc.to_dict(),
+                                                     "feature_mean": mean.tolist(), "feature_std": std.tolist()}))
+    convert_int8(stem, seq, seqs, n_calibration=200)
+    return stem
+
+
+@pytest.mark.parametrize("fe_kw", [
+    # 48 kHz: n_fft 960 = 15 x 64, 34 bands, look-ahead half a hop (hops start mid-stream)
+    dict(sample_rate_hz=48000, n_bands=34, lookahead_ms=5.0),
+    # 8 kHz: n_fft 160 = 5 x 32, no look-ahead (no future comb taps), correlation shorter than the window
+    dict(sample_rate_hz=8000, n_bands=16, lookahead_ms=0.0, pitch_corr_ms=12.5, comb_order=3,
+         viterbi_jump_cost=0.3),
+], ids=["48k", "8k"])
+def test_other_front_end_configurations(tmp_path, fe_kw):
+    from designer.percepnet.config import FrontEndConfig
+    from codegen.percepnet.host import run_c_host
+    cfg = FrontEndConfig(**fe_kw)
+    stem = _make_model(tmp_path / "model", cfg)
+    m = PercepNetModel(stem)
+    fs = cfg.sample_rate_hz
+    x = speech_like(1.5, fs, seed=5) + 0.2 * coloured_noise(1.5, fs, seed=6)
+    xq = np.round(0.3 * x / np.max(np.abs(x)) * 32767).astype(np.int16)
+    y_ref = m.enhance(xq / 32768.0, "tflm")
+    y_c = run_c_host(stem, xq) / 32768.0
+    snr = 10 * np.log10(np.sum(y_ref ** 2) / np.sum((y_c - y_ref) ** 2))
+    assert snr > 30.0, f"C vs reference {snr:.1f} dB"
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="needs qemu-system-arm")
+def test_m4_board_bit_exact_with_host(exe, tmp_path):
+    from codegen.percepnet.board import build_pipeline_elf, run_pipeline_elf
+    _, xq = _noisy(0.6, seed=8)
+    xq = xq[: len(xq) // 160 * 160]
+    elf, sizes = build_pipeline_elf(SHIPPED_STEM, "mps2-an386", tmp_path / "m4")
+    run = run_pipeline_elf(elf, "mps2-an386", xq, 160)
+    assert np.array_equal(run.y, run_exe(exe, xq))
+    assert 0 < run.net_instr_per_hop < run.instr_per_hop
+    assert sizes["ram_static"] <= 32 * 1024 and sizes["flash"] <= 300 * 1024
+
+
 def test_generation_rejects_fft_size_that_does_not_factor(tmp_path):
     """hop 10.5 ms at 16 kHz: window 336 = 21 x 16 (odd factor above 15): named error, nothing written."""
     stem = tmp_path / "m"

@@ -36,8 +36,8 @@ NET_NAME = "tr_pn_net"
 CONV_TAPS = 3
 LOG2_ZERO_Q16 = -(1 << 28)          # "log2(0)": far below anything a real energy reaches
 OLA_FRAC_BITS = 18                  # overlap-add accumulator: y_true * 2^18 (int32)
-LOG2_POLY_DEGREE = 6                # |error| 2e-6 in log2 (Q16 resolution: 1.5e-5)
-EXP2_POLY_DEGREE = 5                # relative error 1e-7
+LOG2_POLY_DEGREE = 8                # |error| ~5e-8 in log2: the pitch search compares r(T) of
+EXP2_POLY_DEGREE = 6                # neighbouring lags at 1e-6 (relative error of 2^x: 3e-9)
 CMSIS_MIN_CFFT, CMSIS_MAX_CFFT = 16, 4096
 
 # target -> (host or Arm, C defines for the whole pipeline). __GNUC_PYTHON__ is CMSIS-DSP's own switch
@@ -168,14 +168,14 @@ def pipeline_plan(model, cm) -> dict:
         ola_shift=13 + E + F, ola_frac=OLA_FRAC_BITS,
         tmin=tmin, tmax=tmax, n_lags=len(lags), corr_len=L, corr_off=N - L, M=M, LA=LA,
         buf_len=M * tmax + N + LA, prefill=p, skip_frames=(LA + p) // H,
-        latency=N - H + LA + H - 1 + p, n_cand=N_PITCH_CANDIDATES,
+        latency=N + LA - 1, n_cand=N_PITCH_CANDIDATES,        # (N - H) + LA + (H - 1), whatever the prefill
         jump_q16=int(round(cfg.viterbi_jump_cost * 65536)),
         beta=cfg.postfilter_beta,
         log2_1pb_q16=int(round(np.log2(1 + cfg.postfilter_beta) * 65536)),
         log2_b_q16=int(round(np.log2(cfg.postfilter_beta) * 65536)),
         log2_eps_feat_q16=int(round(np.log2(1e-10) * 65536)),
         log2_eps_q16=int(round(np.log2(1e-12) * 65536)),
-        log2_eps_pitch_q16=int(round(np.log2(1e-9 * L) * 65536)),
+        log2_eps_pitch_q24=int(round(np.log2(1e-9 * L) * 2 ** 24)),
         log2_zero_q16=LOG2_ZERO_Q16,
         window_q31=_q(window, 31).tolist(),
         wsyn_q31=_q(window * 2.0 ** E / N, 31).tolist(),
@@ -187,7 +187,7 @@ def pipeline_plan(model, cm) -> dict:
              _q(np.sin(2 * np.pi * np.arange(r) / r), 30, -2 ** 30, 2 ** 30)], axis=1).tolist()],
         band_lo=lo.tolist(), band_w_q15=_q(wl, 15, 0, 32768).tolist(), band_centres=centres.tolist(),
         comb_taps_q15=[_q(t, 15, -32768, 32767).tolist() for t in taps],
-        pitch_bias_q16=_q(PITCH_OCTAVE_BIAS * np.log2(lags / tmin), 16).tolist(),
+        pitch_bias_q24=_q(PITCH_OCTAVE_BIAS * np.log2(lags / tmin), 24).tolist(),
         log2_lag_q16=_q(np.log2(lags), 16).tolist(),
         feat_a=_q(a_real, a_shift).tolist(), feat_b=_q(b_real, 16 + a_shift, -2 ** 63, 2 ** 63 - 1).tolist(),
         feat_shift=16 + a_shift,
