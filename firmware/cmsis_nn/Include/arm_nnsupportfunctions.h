@@ -58,7 +58,7 @@ typedef struct
                             zero-padded to 8 columns, then 4 readable words */
     const int8_t *rhs;   /* first row, rows cols bytes apart; the 8-column groups of the last row
                             must stay inside readable memory */
-    int32_t cols;        /* 1 .. 512 */
+    int32_t cols;        /* row pointer stride within a block */
     const int32_t *bias; /* one per row */
     int32_t pad;         /* set by arm_nn_vec_mat_mult_t_s8_tr_rows3 (columns read past each row) */
     union
@@ -75,12 +75,18 @@ typedef struct
     int32_t dst_offset;
     int32_t act_min;
     int32_t act_max;
-    int8_t *dst_end;     /* dst + 3 * blocks, blocks >= 1 */
+    int8_t *dst_end;     /* dst + 3 * step * blocks, blocks >= 1 */
     uintptr_t entry;     /* set by arm_nn_vec_mat_mult_t_s8_tr_rows3 */
 } tr_nn_rows3_args;
 
-/* Returns 0, or 1 (outputs not reliable) when an accumulator or a shift left the fast form's range. */
-int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_channel);
+/*
+ * Blocks of 3 rows rhs, rhs + cols, rhs + 2 cols (cols = the row pointer stride here), their 8-column
+ * groups covering span bytes from each row pointer (span <= 512; x16 holds that many columns);
+ * step 1: bias/multipliers/shifts/outputs of consecutive rows; step 2 (full output range only):
+ * of every other row (the rows are 2 matrix rows apart). Returns 0, or 1 (outputs not reliable)
+ * when an accumulator or a shift left the fast form's range.
+ */
+int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_channel, int32_t span, int32_t step);
 #endif
 
 #endif /* ARM_NNSUPPORTFUNCTIONS_H */

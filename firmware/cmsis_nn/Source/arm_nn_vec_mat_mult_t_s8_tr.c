@@ -653,6 +653,120 @@ static void mve_requantize(const int32_t *sums, int32_t rows, const int32_t *ker
 }
 #endif
 
+#if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
+/*
+ * Rows 2 mod 4 bytes long (e.g. 198 columns), weights word aligned: even rows start on a word,
+ * odd rows 2 bytes past one. Rather than two LDRs per row and group, both take LDRD: even rows
+ * against the widened input x16, odd rows from 2 bytes before their start against a copy of it
+ * moved by 2 columns (2 zero columns first, which meet the previous row's last 2 weights). Blocks
+ * are rows r, r + 2, r + 4 (step 2); blocks of the two phases cover rows [0, 6 * blocks), which is
+ * returned (0 when the fast path declined). Needs full output range, rows >= 6.
+ */
+static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *rhs, const int32_t *bias, int8_t *dst,
+                                int32_t dst_offset, const int32_t *multipliers, const int32_t *shifts,
+                                int32_t per_channel, int32_t cols, int32_t rows)
+{
+    const int32_t g0 = (cols + 7) >> 3, g2 = (cols + 9) >> 3; /* 8-column groups of each phase */
+    int32_t blocks = rows / 6;
+    if (6 * blocks == rows && 8 * g2 != cols + 2)
+    {
+        blocks--; /* the last odd row's groups would read past the weights */
+    }
+    if (blocks == 0)
+    {
+        return 0;
+    }
+    /* x16 moved by 2 columns: per 4 columns, (x[4m-2], x[4m]) and (x[4m-1], x[4m+1]), i.e. the high
+     * lanes of the previous words and the low lanes of these; x16's words past its padded groups
+     * (and before the first) count as zero */
+    uint32_t x16b[TR_NN_DSP_COLS / 2 + 4];
+    x16[4 * g0] = x16[4 * g0 + 1] = x16[4 * g0 + 2] = x16[4 * g0 + 3] = 0u;
+    uint32_t prev0 = 0u, prev1 = 0u;
+    for (int32_t m = 0; m < 2 * g2; m++)
+    {
+        const uint32_t cur0 = x16[2 * m], cur1 = x16[2 * m + 1];
+        x16b[2 * m] = (prev0 >> 16) | (cur0 << 16);
+        x16b[2 * m + 1] = (prev1 >> 16) | (cur1 << 16);
+        prev0 = cur0;
+        prev1 = cur1;
+    }
+    x16[4 * g0] = TR_NN_DSP_SENTINEL; /* for the general path's rows after these */
+    const int32_t pt_mult = multipliers[0];
+    const int32_t pt_pow2 = (int32_t)(0x80000000u >> (uint32_t)(-shifts[0])); /* used when per-tensor */
+    for (int32_t phase = 0; phase < 2; phase++)
+    {
+        const int32_t k = per_channel ? phase : 0;
+        tr_nn_rows3_args a = {phase ? x16b : x16, phase ? rhs + cols - 2 : rhs, 2 * cols, bias + phase, 0,
+                              {multipliers + k}, {shifts + k}, dst + phase, dst_offset, -128, 127,
+                              dst + phase + 6 * blocks, 0};
+        if (!per_channel)
+        {
+            a.mult.value = pt_mult;
+            a.shift.pow2 = pt_pow2;
+        }
+        if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel, phase ? cols + 2 : cols, 2) != 0)
+        {
+            return 0;
+        }
+    }
+    return 6 * blocks;
+}
+
+/*
+ * The rows the 3-row fast path can take: whole blocks from row 0, then, when 1 or 2 rows are left
+ * and the columns are a multiple of 8 (so the last row's groups end at the weights' end), one
+ * more block over the last 3 rows (recomputing 1 or 2 rows with identical results). Returns the
+ * number of rows done from row 0 (rhs_rows when the overlapping block ran), 0 when the fast path
+ * declined (an accumulator or shift outside its range).
+ */
+static int32_t dsp_rows3(uint32_t *x16, const int8_t *rhs, const int32_t *bias, int8_t *dst,
+                         int32_t dst_offset, const int32_t *multipliers, const int32_t *shifts, int32_t per_channel,
+                         int32_t cols, int32_t rows, int32_t act_min, int32_t act_max)
+{
+    if ((cols & 3) == 2 && ((uintptr_t)rhs & 3u) == 0 && cols <= TR_NN_DSP_COLS - 2 && rows >= 6 &&
+        act_min == -128 && act_max == 127)
+    {
+        return dsp_rows3_phases(x16, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel, cols, rows);
+    }
+    int32_t blocks = rows / 3;
+    if ((cols & 7) != 0 && 3 * blocks == rows)
+    {
+        blocks--; /* its last 8-column group would read past the weights */
+    }
+    if (blocks == 0)
+    {
+        return 0;
+    }
+    const int32_t pt_mult = multipliers[0];
+    const int32_t pt_pow2 = (int32_t)(0x80000000u >> (uint32_t)(-shifts[0])); /* used when per-tensor */
+    tr_nn_rows3_args a = {x16, rhs, cols, bias, 0, {multipliers}, {shifts}, dst, dst_offset,
+                          act_min, act_max, dst + 3 * blocks, 0};
+    if (!per_channel)
+    {
+        a.mult.value = pt_mult;
+        a.shift.pow2 = pt_pow2;
+    }
+    if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel, cols, 1) != 0)
+    {
+        return 0;
+    }
+    const int32_t done = 3 * blocks;
+    if (done == rows || (cols & 7) != 0)
+    {
+        return done;
+    }
+    const int32_t r = rows - 3; /* the overlapping last block */
+    tr_nn_rows3_args b = {x16, rhs + r * cols, cols, bias + r, 0, {multipliers + r}, {shifts + r}, dst + r,
+                          dst_offset, act_min, act_max, dst + rows, 0};
+    if (!per_channel)
+    {
+        b.mult.value = pt_mult;
+        b.shift.pow2 = pt_pow2;
+    }
+    return arm_nn_vec_mat_mult_t_s8_tr_rows3(&b, per_channel, cols, 1) == 0 ? rows : 0;
+}
+#endif
+
 void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
                                  const int8_t *rhs,
                                  const int32_t *kernel_sum,
@@ -718,26 +832,9 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
     const int32_t pt_shift_ok = per_channel || (shifts[0] >= -31 && shifts[0] <= -1);
     if (bias != NULL && rhs_cols > 0 && rhs_cols <= TR_NN_DSP_COLS && rhs_rows >= 3 && pt_shift_ok)
     {
-        int32_t blocks = rhs_rows / 3;
-        if ((rhs_cols & 7) != 0 && 3 * blocks == rhs_rows)
-        {
-            blocks--; /* its last 8-column group would read past the weights */
-        }
-        if (blocks > 0)
-        {
-            widen_input(lhs, rhs_cols, lhs_offset, x16);
-            tr_nn_rows3_args a = {x16, rhs, rhs_cols, bias, 0, {multipliers}, {shifts}, dst, dst_offset,
-                                  activation_min, activation_max, dst + 3 * blocks, 0};
-            if (!per_channel)
-            {
-                a.mult.value = multipliers[0];
-                a.shift.pow2 = (int32_t)(0x80000000u >> (uint32_t)(-shifts[0]));
-            }
-            if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel) == 0)
-            {
-                row = 3 * blocks;
-            }
-        }
+        widen_input(lhs, rhs_cols, lhs_offset, x16);
+        row = dsp_rows3(x16, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel, rhs_cols, rhs_rows,
+                        activation_min, activation_max);
     }
     for (; row < rhs_rows; row += TR_NN_DSP_ROWS)
     {

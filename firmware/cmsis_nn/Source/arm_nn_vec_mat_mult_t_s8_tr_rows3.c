@@ -13,20 +13,17 @@
  * group. Rows that are not word aligned (columns not a multiple of 4) use the same code with two
  * LDRs per row instead of LDRD (31 instructions per 24 MACs).
  *
- * Requantisation per row, for |acc| < 2^28 and shift in [-30, 0] (the TFLite double rounding of
+ * Requantisation per row, for |acc| < 2^30 and shift in [-31, -1] (the TFLite double rounding of
  * tr_nn_math.h, exact there):
  *   y = SMMULR(2 acc, mult)               = high_mul(acc, mult)          (tr_nn_rq_small)
- *   t = 4y - [y < 0]
- *   q = SMMLAR(t, 2^(30 - e), offset)      = offset + floor((t + 2^(e+1)) / 2^(e+2)), e = -shift
- * and floor((4y - [y<0] + 2^(e+1)) / 2^(e+2)) = floor((2y - [y<0] + 2^e) / 2^(e+1)) (doubling
- * numerator and divisor changes nothing, and subtracting 1 rather than 2 from the even numerator
- * never crosses a multiple of the divisor, a multiple of 4): the rounding divide with ties away
- * from zero of tr_nn_rq_small. SMMLAR forms the product in 64 bits; |4y| <= 2^30.
- * The range of acc is checked by SSAT #29, which sets the sticky Q flag when it saturates (as do
- * SMLADs that overflow; SSAT's own LSL #1 form would not do: the shift wraps before it saturates); Q is read once per block, before the output SSAT #8
- * (which may set it legitimately), and cleared after it. A shift outside [-30, 0] makes
- * 2^30 >> e zero (LSRS sets Z). Either way the routine stops and returns 1 and the caller computes
- * the whole call with the general path, so results never depend on the fast form's range.
+ *   t = 2y - [y < 0]
+ *   q = SMMLAR(t, 2^(31 - e), offset)      = offset + floor((t + 2^e) / 2^(e+1)), e = -shift
+ * which is tr_nn_rq_small's rounding divide with ties away from zero; SMMLAR forms the product in
+ * 64 bits, and |2y| < 2^31. The doubling is ADDS, whose V flag says the range did not hold; a
+ * shift outside [-31, -1] makes 2^31 >> e zero (Z) or 2^31 (N). Either way the routine stops and
+ * returns 1, and the caller computes the whole call with the general path, so results never
+ * depend on the fast form's range. (SMLAD wraps like the reference's int32 sum, so an overflow
+ * inside the sum changes nothing.)
  */
 #include "arm_nnsupportfunctions.h"
 
@@ -93,13 +90,12 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
  * Prologue and block loop shared by the variants. The arguments (tr_nn_rows3_args, 13 words) are
  * copied to the stack frame (sp + 0 .. 48, in struct order); sp + 52 gets the return address from
  * the groups. Per block: the first row is the previous block's last row pointer minus the padding
- * (sp + 16), accumulators = bias, the groups, then the sums doubled with QADD (Q on overflow, as
- * for SMLADs that overflowed), Q checked, and EPILOGUE requantises and stores them, ending with
- * r2 = output pointer and r0 a value with bits 28 (V) and 27 (Q) clear, written to APSR: Q must
- * be clear for the next check, and V clear for the BLEs of the per-channel epilogue (no other
- * instruction here sets V: CMP of two pointers into one array does not overflow).
+ * (sp + 16), accumulators = bias, the groups, then the sums doubled with ADDS (V: out of range),
+ * and EPILOGUE requantises and stores them, ending with r2 = output pointer. V is clear in the
+ * epilogue (the per-channel one branches on LE after LSRS, which leaves V alone), and CMP of two
+ * pointers into one array leaves it clear for the next block.
  */
-#define TR_NN_R3_BODY(EPILOGUE)                                                                                    \
+#define TR_NN_R3_BODY(EPILOGUE, BIAS)                                                                                    \
     __asm__ volatile("push   {r4-r11, lr}\n\t"                                                                     \
                      "sub    sp, sp, #60\n\t"                                                                      \
                      "ldm    r0, {r1-r12, lr}\n\t"                                                                 \
@@ -107,12 +103,10 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
                      "adr    r1, 6f\n\t"                                                                           \
                      "orr    r1, r1, #1\n\t"       /* Thumb */                                                     \
                      "str    r1, [sp, #52]\n\t"                                                                    \
-                     "movs   r0, #0\n\t"                                                                           \
-                     "msr    APSR_nzcvq, r0\n"     /* Q = V = 0 */                                                 \
                      "2:\n\t"                                                                                      \
                      "ldm    sp, {r0-r3, r12}\n\t" /* input, row pointer, row stride, bias, padding */             \
                      "sub    r1, r1, r12\n\t"      /* first row of the block */                                    \
-                     "ldm    r3!, {r4-r6}\n\t"     /* accumulators = bias */                                       \
+                     BIAS                          /* accumulators = bias */                                       \
                      "str    r3, [sp, #12]\n\t"                                                                    \
                      "add    r3, r1, r2, lsl #1\n\t" /* rows 1 and 2 */                                            \
                      "add    r2, r1, r2\n\t"                                                                       \
@@ -120,13 +114,12 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
                      "ldr    pc, [sp, #48]\n"      /* the groups, back at 6 */                                     \
                      "6:\n\t"                                                                                      \
                      "str    r3, [sp, #4]\n\t"     /* row 2's end: the next block's first row + padding */         \
-                     "qadd   r4, r4, r4\n\t"       /* 2 acc; Q if it overflows */                                  \
-                     "qadd   r5, r5, r5\n\t"                                                                       \
-                     "qadd   r6, r6, r6\n\t"                                                                       \
-                     "mrs    r0, apsr\n\t"                                                                         \
-                     "lsls   r0, r0, #4\n\t"       /* Q (bit 27) -> N (bit 31) */                                  \
-                     "bmi    9f\n\t" EPILOGUE                                                                      \
-                     "msr    APSR_nzcvq, r0\n\t"                                                                   \
+                     "adds   r4, r4, r4\n\t"       /* 2 acc; V if it overflows */                                  \
+                     "bvs    9f\n\t"                                                                               \
+                     "adds   r5, r5, r5\n\t"                                                                       \
+                     "bvs    9f\n\t"                                                                               \
+                     "adds   r6, r6, r6\n\t"                                                                       \
+                     "bvs    9f\n\t" EPILOGUE                                                                      \
                      "ldr    lr, [sp, #44]\n\t"                                                                    \
                      "cmp    r2, lr\n\t"                                                                           \
                      "bne    2b\n\t"                                                                               \
@@ -137,6 +130,15 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
                      "7:\n\t"                                                                                      \
                      "add    sp, sp, #60\n\t"                                                                      \
                      "pop    {r4-r11, pc}\n")
+
+/* Bias, multipliers and shifts of a block's 3 rows: consecutive (step 1), or every other entry
+ * (step 2: the blocks of the phase-split path take rows r, r + 2, r + 4). */
+#define TR_NN_R3_BIAS1 "ldm    r3!, {r4-r6}\n\t"
+#define TR_NN_R3_BIAS2 "ldr    r4, [r3], #8\n\t" "ldr    r5, [r3], #8\n\t" "ldr    r6, [r3], #8\n\t"
+#define TR_NN_R3_MS1 "ldm    r0!, {r7-r9}\n\t" "ldm    r1!, {r10, r11, lr}\n\t"
+#define TR_NN_R3_MS2                                                                                                \
+    "ldr    r7, [r0], #8\n\t" "ldr    r8, [r0], #8\n\t" "ldr    r9, [r0], #8\n\t"                                   \
+    "ldr    r10, [r1], #8\n\t" "ldr    r11, [r1], #8\n\t" "ldr    lr, [r1], #8\n\t"
 
 /* Clamp acc to the output range: SSAT for [-128, 127], else compare with registers lo and hi
  * (loaded by the _SETUP part). */
@@ -153,7 +155,7 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
 
 /* Per-channel requantisation of one row: acc holds 2 acc, m its multiplier, s its shift;
  * r0 = 2^31, r2 = output pointer, r3 = output offset, r1/r12 = act_min/act_max. */
-#define TR_NN_R3_RQ_PC(acc, m, s, CLAMP)                                                                           \
+#define TR_NN_R3_RQ_PC(acc, m, s, CLAMP, ST)                                                                           \
     "smmulr " acc ", " acc ", " m "\n\t"  /* y = high_mul(acc, m) */                                             \
     "rsb    " s ", " s ", #0\n\t"         /* e = -shift */                                                        \
     "lsrs   " s ", r0, " s "\n\t"         /* 2^(31 - e): 2^31 (N) for e = 0, 0 (Z) for e not in [0, 31] */         \
@@ -161,57 +163,56 @@ extern const uint8_t tr_nn_r3_ldr2_end[];
     "lsl    " m ", " acc ", #1\n\t"                                                                               \
     "sub    " m ", " m ", " acc ", lsr #31\n\t" /* t = 2y - [y < 0] */                                            \
     "smmlar " acc ", " m ", " s ", r3\n\t"      /* offset + round(t / 2^(e+1)) */                                 \
-    CLAMP(acc, "r1", "r12") "strb   " acc ", [r2], #1\n\t"
+    CLAMP(acc, "r1", "r12") "strb   " acc ", [r2], #" ST "\n\t"
 
-#define TR_NN_R3_EPI_PC(CLAMP, SETUP)                                                                              \
+#define TR_NN_R3_EPI_PC(CLAMP, SETUP, MS, ST)                                                                              \
     "add    r12, sp, #20\n\t"                                                                                     \
     "ldm    r12, {r0-r3}\n\t"         /* multipliers, shifts, output, output offset */                           \
-    "ldm    r0!, {r7-r9}\n\t"         /* this block's multipliers */                                             \
-    "ldm    r1!, {r10, r11, lr}\n\t"  /* and shifts */                                                           \
+    MS                                /* this block's multipliers r7-r9 and shifts r10, r11, lr */               \
     "stm    r12, {r0, r1}\n\t" SETUP("r1", "r12")                                                                 \
     "mov    r0, #0x80000000\n\t"                                                                                  \
-    TR_NN_R3_RQ_PC("r4", "r7", "r10", CLAMP) TR_NN_R3_RQ_PC("r5", "r8", "r11", CLAMP)                             \
-    TR_NN_R3_RQ_PC("r6", "r9", "lr", CLAMP) "str    r2, [sp, #28]\n\t"
+    TR_NN_R3_RQ_PC("r4", "r7", "r10", CLAMP, ST) TR_NN_R3_RQ_PC("r5", "r8", "r11", CLAMP, ST)                     \
+    TR_NN_R3_RQ_PC("r6", "r9", "lr", CLAMP, ST) "str    r2, [sp, #28]\n\t"
 
 /* Per-tensor: r0 = multiplier, r1 = 2^(31 - e) (the caller checked the shift), r9 temporary,
  * r10/r11 = act_min/act_max. */
-#define TR_NN_R3_RQ_PT(acc, CLAMP)                                                                                 \
+#define TR_NN_R3_RQ_PT(acc, CLAMP, ST)                                                                                 \
     "smmulr " acc ", " acc ", r0\n\t"                                                                             \
     "lsl    r9, " acc ", #1\n\t"                                                                                  \
     "sub    r9, r9, " acc ", lsr #31\n\t"                                                                         \
-    "smmlar " acc ", r9, r1, r3\n\t" CLAMP(acc, "r10", "r11") "strb   " acc ", [r2], #1\n\t"
+    "smmlar " acc ", r9, r1, r3\n\t" CLAMP(acc, "r10", "r11") "strb   " acc ", [r2], #" ST "\n\t"
 
-#define TR_NN_R3_EPI_PT(CLAMP, SETUP)                                                                              \
+#define TR_NN_R3_EPI_PT(CLAMP, SETUP, ST)                                                                              \
     "add    r12, sp, #20\n\t"                                                                                     \
     "ldm    r12, {r0-r3}\n\t" SETUP("r10", "r11")                                                                 \
-    TR_NN_R3_RQ_PT("r4", CLAMP) TR_NN_R3_RQ_PT("r5", CLAMP) TR_NN_R3_RQ_PT("r6", CLAMP)                           \
-    "str    r2, [sp, #28]\n\t"                                                                                    \
-    "movs   r0, #0\n\t"
+    TR_NN_R3_RQ_PT("r4", CLAMP, ST) TR_NN_R3_RQ_PT("r5", CLAMP, ST) TR_NN_R3_RQ_PT("r6", CLAMP, ST)               \
+    "str    r2, [sp, #28]\n\t"
 
 /* Naked: the MAC code needs all 14 allocatable registers, more than gcc gives an asm statement. */
-__attribute__((naked, noinline)) static int32_t rows3_pc_full(const tr_nn_rows3_args *args __attribute__((unused)))
-{
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP));
-}
+#define TR_NN_R3_FN(name, BODY)                                                                                    \
+    __attribute__((naked, noinline)) static int32_t name(const tr_nn_rows3_args *args __attribute__((unused)))    \
+    {                                                                                                              \
+        BODY;                                                                                                      \
+    }
+TR_NN_R3_FN(rows3_pc_full,
+            TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP, TR_NN_R3_MS1, "1"),
+                          TR_NN_R3_BIAS1))
+TR_NN_R3_FN(rows3_pc_act,
+            TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_ACT, TR_NN_R3_CLAMP_ACT_SETUP, TR_NN_R3_MS1, "1"),
+                          TR_NN_R3_BIAS1))
+TR_NN_R3_FN(rows3_pt_full,
+            TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP, "1"), TR_NN_R3_BIAS1))
+TR_NN_R3_FN(rows3_pt_act,
+            TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_ACT, TR_NN_R3_CLAMP_ACT_SETUP, "1"), TR_NN_R3_BIAS1))
+TR_NN_R3_FN(rows3_pc_full_step2,
+            TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP, TR_NN_R3_MS2, "2"),
+                          TR_NN_R3_BIAS2))
+TR_NN_R3_FN(rows3_pt_full_step2,
+            TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP, "2"), TR_NN_R3_BIAS2))
 
-__attribute__((naked, noinline)) static int32_t rows3_pc_act(const tr_nn_rows3_args *args __attribute__((unused)))
+int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_channel, int32_t span, int32_t step)
 {
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PC(TR_NN_R3_CLAMP_ACT, TR_NN_R3_CLAMP_ACT_SETUP));
-}
-
-__attribute__((naked, noinline)) static int32_t rows3_pt_full(const tr_nn_rows3_args *args __attribute__((unused)))
-{
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_FULL, TR_NN_R3_CLAMP_FULL_SETUP));
-}
-
-__attribute__((naked, noinline)) static int32_t rows3_pt_act(const tr_nn_rows3_args *args __attribute__((unused)))
-{
-    TR_NN_R3_BODY(TR_NN_R3_EPI_PT(TR_NN_R3_CLAMP_ACT, TR_NN_R3_CLAMP_ACT_SETUP));
-}
-
-int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_channel)
-{
-    const int32_t groups = (args->cols + 7) >> 3; /* 1 .. 64 */
+    const int32_t groups = (span + 7) >> 3; /* 1 .. 64 */
     const int32_t ldrd = (args->cols & 3) == 0 && ((uintptr_t)args->rhs & 3u) == 0;
     const uint8_t *entry = ldrd ? tr_nn_r3_ldrd_end - groups * TR_NN_R3_LDRD_BYTES
                                 : tr_nn_r3_ldr2_end - groups * TR_NN_R3_LDR2_BYTES;
@@ -219,6 +220,10 @@ int32_t arm_nn_vec_mat_mult_t_s8_tr_rows3(tr_nn_rows3_args *args, int32_t per_ch
     args->pad = groups * 8 - args->cols;
     args->rhs += args->pad; /* the block loop subtracts it from each block's row pointer */
     const int32_t full = args->act_min == -128 && args->act_max == 127;
+    if (step == 2)
+    {
+        return per_channel ? rows3_pc_full_step2(args) : rows3_pt_full_step2(args);
+    }
     if (per_channel)
     {
         return full ? rows3_pc_full(args) : rows3_pc_act(args);
