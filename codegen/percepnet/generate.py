@@ -11,7 +11,7 @@ Number formats (every table states its own in the generated header):
 - spectra int32 with X_fix = X_true * 2^(TR_PN_SPEC_LOG2 + s);
 - per-band quantities in the log2 domain, Q16 (int32), which covers the > 100 dB range of band
   energies without 128-bit arithmetic; integer log2 / exp2 by fitted polynomials (Q30 Horner);
-- gains Q30; comb taps Q15; twiddles Q30.
+- gains Q30; comb taps Q30; twiddles Q30.
 
 The FFT: n_fft = r * 2^m (r odd): r CMSIS-DSP arm_cfft_q31 transforms of length 2^m on the
 decimated inputs, twiddles and an r-point DFT (tr_pn_fft.c). Two real frames (X and the comb
@@ -186,7 +186,7 @@ def pipeline_plan(model, cm) -> dict:
             [_q(np.cos(2 * np.pi * np.arange(r) / r), 30, -2 ** 30, 2 ** 30),
              _q(np.sin(2 * np.pi * np.arange(r) / r), 30, -2 ** 30, 2 ** 30)], axis=1).tolist()],
         band_lo=lo.tolist(), band_w_q15=_q(wl, 15, 0, 32768).tolist(), band_centres=centres.tolist(),
-        comb_taps_q15=[_q(t, 15, -32768, 32767).tolist() for t in taps],
+        comb_taps_q30=[_q(t, 30).tolist() for t in taps],
         pitch_bias_q24=_q(PITCH_OCTAVE_BIAS * np.log2(lags / tmin), 24).tolist(),
         log2_lag_q16=_q(np.log2(lags), 16).tolist(),
         feat_a=_q(a_real, a_shift).tolist(), feat_b=_q(b_real, 16 + a_shift, -2 ** 63, 2 ** 63 - 1).tolist(),
