@@ -494,7 +494,7 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
 
     Sections whose 32-bit-state noise (std_noise_dbfs) stays below STD_NOISE_LIMIT_DBFS use CMSIS
     arm_biquad_cascade_df1_q31; the others use `precise`: EF (our error-feedback DF1, default: about
-    11.5 instructions per sample on a Cortex-M4) or HIGH (CMSIS arm_biquad_cas_df1_32x64_q31, measured
+    8.4 instructions per sample on a Cortex-M4) or HIGH (CMSIS arm_biquad_cas_df1_32x64_q31, measured
     at 56 instructions per sample per stage on a Cortex-M4 with gcc 12).
 
     Each crossover's high-pass branch is AP - LP = u - 2 h(u) - LP (split_h[i]; one ef section h with
