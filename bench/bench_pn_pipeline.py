@@ -66,7 +66,8 @@ def main(argv=None) -> int:
             "stages_instr_per_frame": {k: round(v) for k, v in run.stages.items()},
             "hops": run.hops, "bit_exact_with_host": bool(np.array_equal(run.y, y_host)),
             "flash_bytes": sizes["flash"], "ram_static_bytes": sizes["ram_static"],
-            "stack_reserved_bytes": sizes["stack_reserved"], "sections": sizes["sections"],
+            "stack_reserved_bytes": sizes["stack_reserved"], "stack_used_bytes": run.sizes["stack_used"],
+            "sections": sizes["sections"],
             "meets": {"instr": run.instr_per_hop <= TARGET_INSTR, "ram": sizes["ram_static"] <= TARGET_RAM,
                       "flash": sizes["flash"] <= TARGET_FLASH}}
     try:
@@ -78,11 +79,12 @@ def main(argv=None) -> int:
     res["network_arena_bytes"] = plan["arena_bytes"]
     res["network_state_bytes"] = plan["state_bytes"]
     print(f"{'board':<12} {'instr/frame':>11} {'front end':>10} {'network':>10} {'instr/MAC':>9} "
-          f"{'flash':>8} {'RAM':>7} {'bit-exact':>9}")
+          f"{'flash':>8} {'RAM':>7} {'stack':>6} {'bit-exact':>9}")
     for b, r in res["boards"].items():
         print(f"{b:<12} {r['instr_per_frame']:>11,} {r['front_end_instr_per_frame']:>10,} "
               f"{r['network_instr_per_frame']:>10,} {r['network_instr_per_mac'] or 0:>9.3f} "
-              f"{r['flash_bytes']:>8,} {r['ram_static_bytes']:>7,} {str(r['bit_exact_with_host']):>9}")
+              f"{r['flash_bytes']:>8,} {r['ram_static_bytes']:>7,} {r['stack_used_bytes']:>6,} "
+              f"{str(r['bit_exact_with_host']):>9}")
     for b, r in res["boards"].items():
         print(f"{b} by stage: " + ", ".join(f"{k} {v:,}" for k, v in r["stages_instr_per_frame"].items()))
     print(f"network arena {res['network_arena_bytes']} B + state {res['network_state_bytes']} B; "

@@ -29,7 +29,7 @@ class PipelineRun:
     net_instr_per_hop: float        # of which inside the network's invoke
     stages: dict                    # instructions per hop by stage (STAGES)
     hops: int
-    sizes: dict
+    sizes: dict                     # measured at run time: stack_used (bytes, high-water mark)
     elf: Path
 
 
@@ -109,10 +109,11 @@ def run_pipeline_elf(elf: Path, board_name: str, x_int16: np.ndarray, hop: int, 
     if r.returncode != 0 or not (work / "pn_cost.txt").is_file():
         raise TunerigError(f"run on {board_name} failed (exit {r.returncode}):\n"
                            + r.stdout.decode(errors="replace")[-2000:] + r.stderr.decode(errors="replace")[-2000:])
-    spent, hops, overhead, *stage_ticks = (int(v) for v in (work / "pn_cost.txt").read_text().split())
+    spent, hops, overhead, stack, *stage_ticks = (int(v) for v in (work / "pn_cost.txt").read_text().split())
     y = np.frombuffer((work / "pn_out.bin").read_bytes(), "<i2").astype(np.int16)
     if hops != len(x) // hop or len(y) != len(x):
         raise TunerigError(f"board processed {hops} hops / {len(y)} samples, expected {len(x) // hop} / {len(x)}")
     k = 1e9 / float(board.clock_hz)
     stages = {name: t * k / hops for name, t in zip(STAGES, stage_ticks)}
-    return PipelineRun(y, (spent - hops * overhead) * k / hops, stages["network"], stages, hops, {}, elf)
+    return PipelineRun(y, (spent - hops * overhead) * k / hops, stages["network"], stages, hops,
+                       {"stack_used": stack}, elf)
