@@ -272,7 +272,7 @@ tr_nn_add_sub_s8(const int8_t *in1, const int8_t *in2, const int32_t off1, const
 #if !defined(TR_NN_MVE)
         if (full && n > 0)
         {
-            /* the same arithmetic in assembly, two elements per loop turn */
+            /* the same arithmetic in assembly, four elements per loop turn */
             const int32_t other_shift = plain1 ? shift2 : shift1, plain_off = plain1 ? off1 : off2;
             const int32_t plain_sign = (!plain1 && subtract) ? -1 : 1, other_sign = (plain1 && subtract) ? -1 : 1;
             const tr_nn_add_sub_args a = {plain1 ? in1 : in2, plain1 ? in2 : in1, out, out + n,

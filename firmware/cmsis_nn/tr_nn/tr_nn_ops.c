@@ -90,14 +90,20 @@ void tr_nn_lut_s8(const int8_t *in, const int8_t *table, int8_t *out, int32_t n)
     "ssat   r11, #8, r11\n\t"                                                                                      \
     "strb   r11, [r2], #1\n\t"
 
-/* Two elements per turn; an odd count enters at the second. Naked: 13 registers. */
+/* Four elements per turn; a count of 4k + j (j = 1..3) enters at element 4 - j + 1. Naked: 13
+ * registers. */
 #define TR_NN_AS_BODY(COMBINE)                                                                                     \
     __asm__ volatile("push   {r4-r11, lr}\n\t"                                                                    \
                      "ldm    r0, {r0-r10}\n\t"                                                                    \
                      "sub    r11, r3, r2\n\t"                                                                     \
-                     "lsls   r11, r11, #31\n\t" /* odd count -> Z clear */                                        \
-                     "bne    2f\n"                                                                                \
+                     "ands   r11, r11, #3\n\t"                                                                    \
+                     "beq    1f\n\t"                                                                              \
+                     "cmp    r11, #2\n\t"                                                                         \
+                     "beq    3f\n\t"                                                                              \
+                     "bhi    2f\n\t"                                                                              \
+                     "b      4f\n"                                                                                \
                      "1:\n\t" TR_NN_AS_ELEM(COMBINE) "2:\n\t" TR_NN_AS_ELEM(COMBINE)                             \
+                     "3:\n\t" TR_NN_AS_ELEM(COMBINE) "4:\n\t" TR_NN_AS_ELEM(COMBINE)                             \
                      "cmp    r2, r3\n\t"                                                                          \
                      "bne    1b\n\t"                                                                              \
                      "pop    {r4-r11, pc}\n")
