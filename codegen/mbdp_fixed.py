@@ -322,6 +322,8 @@ class CompressorQ:
     a_att: int            # Q1.31
     a_rel: int            # Q1.31
     g_idle: int           # Q5.27 gain at silence
+    idle_power: int = 0   # smoothed power sums <= this are below the knee: the gain is g_idle (the C
+                          # skips its log2/exp2 there; _idle_power proves the value is the same)
 
 
 @dataclass(frozen=True)
@@ -386,6 +388,20 @@ def compressor_gain_q27(ps: int, c: CompressorQ, level_offset: int) -> int:
     else:
         red = 0
     return exp2_q27(max(red, c.floor) + c.makeup)
+
+
+def _idle_power(c: CompressorQ, level_offset: int) -> int:
+    """Largest smoothed power sum for which the gain computer certainly returns g_idle: the level is
+    below the knee (over <= -(knee // 2) - 1; hard knee: over <= 0), with 64 LSB (Q7.24) to spare for
+    log2_q24's approximation error (< 6 LSB). Checked here at the bound and below it."""
+    edge = (-(c.knee // 2) - 1 if c.knee > 0 else 0) + c.threshold - level_offset - 64   # log2_q24 limit
+    if edge < 0:
+        return 0
+    ps = min(int(math.floor(2.0 ** (edge / 2.0 ** LOG_FRAC))), 2**63 - 1)
+    probe = {max(1, ps - d) for d in (0, 1, 2, 3, 1000)} | {max(1, ps >> k) for k in range(1, 63)}
+    if any(compressor_gain_q27(v, c, level_offset) != c.g_idle for v in probe):
+        return 0
+    return ps
 
 
 def _check_profile(p: Profile) -> None:
@@ -641,7 +657,8 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     for k, b in enumerate(p.bands):
         cq = _compressor_q(b.compressor, p, headroom, power_shift, f"band {k + 1}")
         g_idle = compressor_gain_q27(0, cq, level_offset)
-        comps.append(CompressorQ(**{**cq.__dict__, "g_idle": g_idle}))
+        cq = CompressorQ(**{**cq.__dict__, "g_idle": g_idle})
+        comps.append(CompressorQ(**{**cq.__dict__, "idle_power": _idle_power(cq, level_offset)}))
     for k, c in enumerate(comps):
         if c.makeup + 0 >= (4 << 25) * 2:
             raise InputError("make-up gain out of range", field=f"band {k + 1}.compressor_makeup_db")

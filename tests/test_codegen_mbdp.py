@@ -17,8 +17,8 @@ from scipy import signal
 from bench.mbdp import with_demo_guard
 from codegen.fixedpoint import float_to_q31, q15_to_q31, q31_to_float, q31_to_q15
 from codegen.mbdp import TARGETS, generate_mbdp
-from codegen.mbdp_fixed import (EF, HIGH, STD, _biquad_ef, _biquad_high, _biquad_std, exp2_q27, log2_q24,
-                                plan_mbdp, quantize_section, render_fixed_q15, render_fixed_q31)
+from codegen.mbdp_fixed import (EF, HIGH, STD, _biquad_ef, _biquad_high, _biquad_std, compressor_gain_q27, exp2_q27,
+                                log2_q24, plan_mbdp, quantize_section, render_fixed_q15, render_fixed_q31)
 from codegen.mbdp_host import HostMbdp, render_c_host_q15, render_c_host_q31, run_sanitized
 from designer import signals
 from designer.errors import InputError
@@ -94,6 +94,22 @@ def test_exp2_matches_numpy():
     big = want > 0.05
     assert np.max(np.abs(got[big] / want[big] - 1)) < 3e-7
     assert np.max(np.abs(got - want) - 3e-7 * want) < 2.0**-27   # small gains: within an LSB of Q5.27
+
+
+def test_idle_power_shortcut_is_exact_and_tight(echo, hp3):
+    """The C skips log2/exp2 for smoothed powers <= idle_power: there the full gain computer must give
+    g_idle (checked over the 5000 powers below the bound), and the bound must sit just below the
+    knee's lower edge, threshold - knee / 2 from the profile (level in dB from numpy)."""
+    for prof in (echo, hp3):
+        plan = plan_mbdp(prof)
+        for band, c in zip(prof.bands, plan.compressors):
+            assert c.idle_power > 0
+            assert all(compressor_gain_q27(ps, c, plan.level_offset) == c.g_idle
+                       for ps in range(c.idle_power - 5000, c.idle_power + 1))
+            level_db = 10 * np.log10(2.0) * (np.log2(float(c.idle_power)) + plan.level_offset / 2.0**24)
+            knee = band.compressor.knee_db if band.compressor.knee_db >= 0.06 else 0.0
+            edge_db = band.compressor.threshold_db - knee / 2
+            assert edge_db - 0.01 < level_db < edge_db
 
 
 @pytest.mark.parametrize("form", [STD, EF, HIGH])
