@@ -29,11 +29,11 @@ import jinja2
 import numpy as np
 
 from designer.errors import InputError, TunerigError
+from designer.percepnet.model import CONV_TAPS
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "percepnet"
 CMSIS_COMPILER_SHIM = Path(__file__).resolve().parent.parent / "templates" / "mbdp" / "cmsis_compiler.h"
 NET_NAME = "tr_pn_net"
-CONV_TAPS = 3
 LOG2_ZERO_Q16 = -(1 << 28)          # "log2(0)": far below anything a real energy reaches
 OLA_FRAC_BITS = 18                  # overlap-add accumulator: y_true * 2^18 (int32)
 LOG2_POLY_DEGREE = 8                # |error| ~5e-8 in log2: the pitch search compares r(T) of
@@ -50,7 +50,6 @@ TARGETS = {
     "cortex-m4": ("arm", ["ARM_MATH_LOOPUNROLL"]),
     "cortex-m55": ("arm", ["ARM_MATH_LOOPUNROLL", "ARM_MATH_AUTOVECTORIZE"]),
 }
-FFT_SOURCES_NOTE = "see codegen.cmsis_dsp.FFT_Q31_SOURCES"
 
 
 def factor_fft(n_fft: int, where="model JSON") -> tuple[int, int]:
@@ -113,8 +112,6 @@ def pipeline_plan(model, cm) -> dict:
     if L > N:
         raise InputError(f"pitch_corr_ms gives {L} samples, more than the {N}-sample window", file=where,
                          field="frontend.pitch_corr_ms")
-    if M * tmax > 4096 or LA > 4 * N:
-        raise InputError("comb history / look-ahead too long for the C buffer", file=where, field="frontend.comb_order")
     # network I/O
     spec_in = [i for i in cm.inputs]
     if len(spec_in) != 1 or spec_in[0]["size"] != CONV_TAPS * cfg.n_features:

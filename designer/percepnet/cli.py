@@ -70,8 +70,10 @@ def _enhance(args):
     write_wav(args.output, y, fs, "float32" if args.float32 else "int16")
     if args.plot:
         _spectrogram_png(args.plot, fs, [("input", x), (f"enhanced ({args.engine})", y)])
+    # the C pipeline adds one hop less one sample of buffering to the algorithmic delay (tr_pn.h)
+    delay = m.cfg.delay_len if args.engine in ("float", "tflm") else m.cfg.window_len + m.cfg.lookahead_len - 1
     print(f"{args.output}: {len(y) / fs:.2f} s enhanced with the {args.engine} engine "
-          f"(time-aligned; streaming delay {m.cfg.delay_len} samples = {1000 * m.cfg.delay_len / fs:g} ms)")
+          f"(time-aligned; streaming delay {delay} samples = {1000 * delay / fs:g} ms)")
 
 
 def _engine(text: str) -> str:

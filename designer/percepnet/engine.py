@@ -155,28 +155,20 @@ class PercepNetModel:
             from codegen.percepnet.host import run_c_host
             y = run_c_host(self.json_path, xq)
         elif engine.startswith("board:") and len(engine) > len("board:"):
-            y = enhance_on_board(self.json_path, engine.split(":", 1)[1], xq)
+            y = enhance_on_board(self.tflite_path, engine.split(":", 1)[1], xq)
         else:
             raise InputError(f"unknown engine '{engine}' (use {', '.join(ENGINES)})", field="engine")
         return q15_to_float(y)
 
 
-def enhance_on_board(model_path, board_name: str, x_int16: np.ndarray, build_dir=None) -> np.ndarray:
-    """Generate the pipeline for the board's core and hand it to the HIL harness
-    (hil.capture.enhance_on_board), which builds the capture-path firmware and streams the audio;
-    returns time-aligned int16 output."""
+def enhance_on_board(model_path, board_name: str, x_int16: np.ndarray) -> np.ndarray:
+    """The pipeline on a board through the HIL harness (hil.capture.enhance_on_board generates it
+    for the board's core, builds the capture-path firmware and streams the audio); time-aligned int16."""
     try:
         from hil.capture import enhance_on_board as hil_enhance
     except ImportError as exc:
-        raise TunerigError(f"the board engine needs hil.capture.enhance_on_board, which is not available yet ({exc})") from exc
-    from hil.boards import load_board
-    from codegen.percepnet.generate import TARGETS, generate_pipeline
-    board = load_board(board_name)
-    core = getattr(board, "core", "")
-    target = core if core in TARGETS else "c99"
-    pipeline_dir = Path(build_dir) if build_dir else Path("build") / "percepnet_c" / f"board-{board_name}"
-    generate_pipeline(model_path, pipeline_dir, target=target)
-    return np.asarray(hil_enhance(board_name, pipeline_dir, np.asarray(x_int16, dtype=np.int16)), dtype=np.int16)
+        raise TunerigError(f"the board engine needs hil.capture.enhance_on_board, which is not available ({exc})") from exc
+    return np.asarray(hil_enhance(board_name, model_path, np.asarray(x_int16, dtype=np.int16)), dtype=np.int16)
 
 
 def export_float_weights(seq_model, path) -> None:
