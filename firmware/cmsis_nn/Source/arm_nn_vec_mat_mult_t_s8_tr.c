@@ -7,11 +7,15 @@
  * in speed (instructions per MAC in the inner loops, QEMU -icount):
  *  - portable C;
  *  - ARM_MATH_DSP (Cortex-M4/M7/M33): the input, plus its offset, is widened once per call into a
- *    stack buffer of int16 pairs in SMLAD lane order (so no kernel sums are needed); blocks of 6
- *    rows (4 for the last rows) share each input load, weights are widened with SXTB16 (1.33
- *    instructions per MAC: SXTB16 + SMLAD alone are 1.0, the floor for int8 x int8 on this ISA);
- *    the int32 sums of up to 64 rows are then requantised with the 32-bit SMMULR form.
- *    Stack: about 1.3 KB (TR_NN_DSP_COLS / 2 + 1 words of input, TR_NN_DSP_ROWS sums).
+ *    stack buffer of int16 pairs in SMLAD lane order (so no kernel sums are needed). Most rows go
+ *    through arm_nn_vec_mat_mult_t_s8_tr_rows3.c: 3-row blocks, LDRD weights, 8-column groups
+ *    unrolled (1.17 instructions per MAC), requantised in registers; rows 2 mod 4 bytes long run as
+ *    even and odd rows against the input and a copy moved by 2 columns; 1-2 rows left over run as
+ *    one overlapping block when the columns are a multiple of 8. What it cannot take (no bias,
+ *    more than 512 columns, accumulators or shifts outside its range, the last rows otherwise)
+ *    runs here: blocks of 6 rows (4 for the last rows) sharing each input load (1.33 per MAC),
+ *    int32 sums requantised with the 32-bit SMMULR form.
+ *    Stack: about 1.4 KB (TR_NN_DSP_COLS / 2 + 4 words of input, TR_NN_DSP_ROWS sums).
  *  - ARM_MATH_MVEI (Helium, Cortex-M55): blocks of 4 rows, 16 columns per VMLADAVA in one
  *    tail-predicated DLSTP/LETP loop (0.16 instructions per MAC); the input offset comes in
  *    through kernel_sum (input_offset * row sum, precomputed by the generator, or computed here
@@ -654,6 +658,10 @@ static void mve_requantize(const int32_t *sums, int32_t rows, const int32_t *ker
 #endif
 
 #if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
+/* The bias the fast path reads when the call has none (a multiple of 6 rows: whole blocks). */
+#define TR_NN_ZERO_ROWS 96
+static const int32_t s_zero_bias[TR_NN_ZERO_ROWS] = {0};
+
 /*
  * Rows 2 mod 4 bytes long (e.g. 198 columns), weights word aligned: even rows start on a word,
  * odd rows 2 bytes past one. Rather than two LDRs per row and group, both take LDRD: even rows
@@ -662,9 +670,9 @@ static void mve_requantize(const int32_t *sums, int32_t rows, const int32_t *ker
  * are rows r, r + 2, r + 4 (step 2); blocks of the two phases cover rows [0, 6 * blocks), which is
  * returned (0 when the fast path declined). Needs full output range, rows >= 6.
  */
-static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *rhs, const int32_t *bias, int8_t *dst,
-                                int32_t dst_offset, const int32_t *multipliers, const int32_t *shifts,
-                                int32_t per_channel, int32_t cols, int32_t rows)
+static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *lhs, int32_t lhs_offset, const int8_t *rhs,
+                                const int32_t *bias, int8_t *dst, int32_t dst_offset, const int32_t *multipliers,
+                                const int32_t *shifts, int32_t per_channel, int32_t cols, int32_t rows)
 {
     const int32_t g0 = (cols + 7) >> 3, g2 = (cols + 9) >> 3; /* 8-column groups of each phase */
     int32_t blocks = rows / 6;
@@ -676,40 +684,39 @@ static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *rhs, const int32_t 
     {
         return 0;
     }
-    /* x16 moved by 2 columns: per 4 columns, (x[4m-2], x[4m]) and (x[4m-1], x[4m+1]), i.e. the high
-     * lanes of the previous words and the low lanes of these; x16's words past its padded groups
-     * (and before the first) count as zero */
-    uint32_t x16b[TR_NN_DSP_COLS / 2 + 4];
-    x16[4 * g0] = x16[4 * g0 + 1] = x16[4 * g0 + 2] = x16[4 * g0 + 3] = 0u;
-    uint32_t prev0 = 0u, prev1 = 0u;
-    for (int32_t m = 0; m < 2 * g2; m++)
-    {
-        const uint32_t cur0 = x16[2 * m], cur1 = x16[2 * m + 1];
-        x16b[2 * m] = (prev0 >> 16) | (cur0 << 16);
-        x16b[2 * m + 1] = (prev1 >> 16) | (cur1 << 16);
-        prev0 = cur0;
-        prev1 = cur1;
-    }
-    x16[4 * g0] = TR_NN_DSP_SENTINEL; /* for the general path's rows after these */
     const int32_t pt_mult = multipliers[0];
     const int32_t pt_pow2 = (int32_t)(0x80000000u >> (uint32_t)(-shifts[0])); /* used when per-tensor */
-    for (int32_t phase = 0; phase < 2; phase++)
+    int32_t ok = 1;
+    for (int32_t phase = 0; phase < 2 && ok; phase++)
     {
+        if (phase == 1)
+        {
+            /* x16 moved by 2 columns, in place (from the end): per 4 columns, (x[4m-2], x[4m]) and
+             * (x[4m-1], x[4m+1]), the high lanes of the previous words and the low lanes of these;
+             * words past the padded groups and before the first count as zero */
+            x16[4 * g0] = x16[4 * g0 + 1] = x16[4 * g0 + 2] = x16[4 * g0 + 3] = 0u;
+            for (uint32_t *w = x16 + 4 * g2 - 1; w >= x16 + 2; w--)
+            {
+                *w = (w[-2] >> 16) | (*w << 16);
+            }
+            x16[1] <<= 16;
+            x16[0] <<= 16;
+        }
         const int32_t k = per_channel ? phase : 0;
-        tr_nn_rows3_args a = {phase ? x16b : x16, phase ? rhs + cols - 2 : rhs, 2 * cols, bias + phase, 0,
-                              {multipliers + k}, {shifts + k}, dst + phase, dst_offset, -128, 127,
-                              dst + phase + 6 * blocks, 0};
+        tr_nn_rows3_args a = {x16, phase ? rhs + cols - 2 : rhs, 2 * cols, bias + phase, 0, {multipliers + k},
+                              {shifts + k}, dst + phase, dst_offset, -128, 127, dst + phase + 6 * blocks, 0};
         if (!per_channel)
         {
             a.mult.value = pt_mult;
             a.shift.pow2 = pt_pow2;
         }
-        if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel, phase ? cols + 2 : cols, 2) != 0)
-        {
-            return 0;
-        }
+        ok = arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel, phase ? cols + 2 : cols, 2) == 0;
     }
-    return 6 * blocks;
+    if (!ok || 6 * blocks < rows)
+    {
+        widen_input(lhs, cols, lhs_offset, x16); /* back for the general path */
+    }
+    return ok ? 6 * blocks : 0;
 }
 
 /*
@@ -719,14 +726,16 @@ static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *rhs, const int32_t 
  * number of rows done from row 0 (rhs_rows when the overlapping block ran), 0 when the fast path
  * declined (an accumulator or shift outside its range).
  */
-static int32_t dsp_rows3(uint32_t *x16, const int8_t *rhs, const int32_t *bias, int8_t *dst,
+static inline __attribute__((always_inline)) int32_t dsp_rows3(uint32_t *x16, const int8_t *lhs, int32_t lhs_offset, const int8_t *rhs,
+                         const int32_t *bias, int8_t *dst,
                          int32_t dst_offset, const int32_t *multipliers, const int32_t *shifts, int32_t per_channel,
                          int32_t cols, int32_t rows, int32_t act_min, int32_t act_max)
 {
     if ((cols & 3) == 2 && ((uintptr_t)rhs & 3u) == 0 && cols <= TR_NN_DSP_COLS - 2 && rows >= 6 &&
         act_min == -128 && act_max == 127)
     {
-        return dsp_rows3_phases(x16, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel, cols, rows);
+        return dsp_rows3_phases(x16, lhs, lhs_offset, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel,
+                                cols, rows);
     }
     int32_t blocks = rows / 3;
     if ((cols & 7) != 0 && 3 * blocks == rows)
@@ -828,13 +837,42 @@ void arm_nn_vec_mat_mult_t_s8_tr(const int8_t *lhs,
     uint32_t x16[TR_NN_DSP_COLS / 2 + 4]; /* + sentinel + 3 words the fast path's LDM reads past it */
     int32_t sums[TR_NN_DSP_ROWS];
     /* Fast path (arm_nn_vec_mat_mult_t_s8_tr_rows3.c): whole blocks of 3 rows, requantised in
-     * registers. The rest, and any call it declines, below. */
+     * registers. The rest, and any call it declines, below. Without bias it reads zeros, in
+     * chunks of TR_NN_ZERO_ROWS rows. */
     const int32_t pt_shift_ok = per_channel || (shifts[0] >= -31 && shifts[0] <= -1);
-    if (bias != NULL && rhs_cols > 0 && rhs_cols <= TR_NN_DSP_COLS && rhs_rows >= 3 && pt_shift_ok)
+    if (rhs_cols > 0 && rhs_cols <= TR_NN_DSP_COLS && rhs_rows >= 3 && pt_shift_ok)
     {
         widen_input(lhs, rhs_cols, lhs_offset, x16);
-        row = dsp_rows3(x16, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel, rhs_cols, rhs_rows,
-                        activation_min, activation_max);
+        if (bias != NULL)
+        {
+            row = dsp_rows3(x16, lhs, lhs_offset, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel,
+                            rhs_cols, rhs_rows, activation_min, activation_max);
+        }
+        else
+        {
+            while (row < rhs_rows)
+            {
+                const int32_t n = rhs_rows - row < TR_NN_ZERO_ROWS ? rhs_rows - row : TR_NN_ZERO_ROWS;
+                const int32_t k = per_channel ? row : 0;
+                const int32_t done = n < 3 ? 0
+                                           : dsp_rows3(x16, lhs, lhs_offset, rhs + row * rhs_cols, s_zero_bias,
+                                                       dst + row, dst_offset, multipliers + k, shifts + k,
+                                                       per_channel, rhs_cols, n, activation_min, activation_max);
+                row += done;
+                if (done < n)
+                {
+                    break; /* the general path takes it from here */
+                }
+                if (row < rhs_rows && (rhs_cols & 3) == 2)
+                {
+                    widen_input(lhs, rhs_cols, lhs_offset, x16); /* the phase-split path moved it */
+                }
+            }
+            if (row > 0 && row < rhs_rows && (rhs_cols & 3) == 2)
+            {
+                widen_input(lhs, rhs_cols, lhs_offset, x16); /* the general path's input */
+            }
+        }
     }
     for (; row < rhs_rows; row += TR_NN_DSP_ROWS)
     {

@@ -10,8 +10,10 @@
  * MAC (SXTB16 + SMLAD alone are 1.0, the floor for int8 x int8 on this ISA). There is no loop:
  * the groups are unrolled 64 times (512 columns, the widened-input buffer) in one shared routine,
  * entered at 64 - groups from the end (computed once per call), so no compare or branch runs per
- * group. Rows that are not word aligned (columns not a multiple of 4) use the same code with two
- * LDRs per row instead of LDRD (31 instructions per 24 MACs).
+ * group. Rows that are not word aligned use the same code with two LDRs per row instead of LDRD
+ * (31 instructions per 24 MACs); the caller avoids that for rows 2 mod 4 bytes long by running even
+ * and odd rows as separate blocks (step 2: rows r, r + 2, r + 4; bias, multipliers, shifts and
+ * outputs every other entry).
  *
  * Requantisation per row, for |acc| < 2^30 and shift in [-31, -1] (the TFLite double rounding of
  * tr_nn_math.h, exact there):

@@ -322,6 +322,19 @@ int main(void)
             put_u("fully_connected", h);
         }
     }
+    /* long matrices without bias (the DSP fast path reads zeros in chunks of rows) and rows 2 mod 4
+     * bytes long (its phase-split form), both quantisations, clamped and full range */
+    for (int32_t t = 0; t < 48; t++)
+    {
+        static const int32_t shapes[6][2] = {{100, 70}, {200, 198}, {97, 166}, {193, 64}, {131, 6}, {96, 10}};
+        const uint32_t v = fc_case(shapes[t % 6][0], shapes[t % 6][1], (t >> 1) & 1, (t % 12) >= 6 ? 1 : 0,
+                                   t & 1, (t % 24) >= 12 ? 2 : 0, 0, t & 1, 0);
+        h = hash(h, &v, 4);
+        if (t % 24 == 23)
+        {
+            put_u("fully_connected_long", h);
+        }
+    }
     for (int32_t t = 0; t < 2000; t++)
     {
         const int32_t n = rr(1, 70) + ((t % 40 == 0) ? 600 : 0);
