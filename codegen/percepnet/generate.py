@@ -48,6 +48,8 @@ TARGETS = {
     "host": ("host", ["__GNUC_PYTHON__"]),
     "c99": ("host", ["__GNUC_PYTHON__"]),
     "cortex-m4": ("arm", ["ARM_MATH_LOOPUNROLL"]),
+    "cortex-m7": ("arm", ["ARM_MATH_LOOPUNROLL"]),
+    "cortex-m33": ("arm", ["ARM_MATH_LOOPUNROLL"]),
     "cortex-m55": ("arm", ["ARM_MATH_LOOPUNROLL", "ARM_MATH_AUTOVECTORIZE"]),
 }
 
