@@ -665,8 +665,9 @@ static const int32_t s_zero_bias[TR_NN_ZERO_ROWS] = {0};
 /*
  * Rows 2 mod 4 bytes long (e.g. 198 columns), weights word aligned: even rows start on a word,
  * odd rows 2 bytes past one. Rather than two LDRs per row and group, both take LDRD: even rows
- * against the widened input x16, odd rows from 2 bytes before their start against a copy of it
- * moved by 2 columns (2 zero columns first, which meet the previous row's last 2 weights). Blocks
+ * against the widened input x16, odd rows from 2 bytes before their start against the input
+ * widened again moved by 2 columns (2 zero columns first, which meet the previous row's last 2
+ * weights), into the same buffer. Blocks
  * are rows r, r + 2, r + 4 (step 2); blocks of the two phases cover rows [0, 6 * blocks), which is
  * returned (0 when the fast path declined). Needs full output range, rows >= 6.
  */
@@ -674,7 +675,7 @@ static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *lhs, int32_t lhs_of
                                 const int32_t *bias, int8_t *dst, int32_t dst_offset, const int32_t *multipliers,
                                 const int32_t *shifts, int32_t per_channel, int32_t cols, int32_t rows)
 {
-    const int32_t g0 = (cols + 7) >> 3, g2 = (cols + 9) >> 3; /* 8-column groups of each phase */
+    const int32_t g2 = (cols + 9) >> 3; /* 8-column groups of the odd rows */
     int32_t blocks = rows / 6;
     if (6 * blocks == rows && 8 * g2 != cols + 2)
     {
@@ -691,16 +692,16 @@ static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *lhs, int32_t lhs_of
     {
         if (phase == 1)
         {
-            /* x16 moved by 2 columns, in place (from the end): per 4 columns, (x[4m-2], x[4m]) and
-             * (x[4m-1], x[4m+1]), the high lanes of the previous words and the low lanes of these;
-             * words past the padded groups and before the first count as zero */
-            x16[4 * g0] = x16[4 * g0 + 1] = x16[4 * g0 + 2] = x16[4 * g0 + 3] = 0u;
-            for (uint32_t *w = x16 + 4 * g2 - 1; w >= x16 + 2; w--)
+            /* the input moved by 2 columns, over x16: per 4 columns m, (x[4m-2], x[4m]) and
+             * (x[4m-1], x[4m+1]), which is what widening from x + 4m - 2 gives; for m = 0 the
+             * moved-in lanes are 0; zero past the widened columns up to the groups' end */
+            widen_input(lhs + 2, cols - 2, lhs_offset, x16 + 2);
+            for (int32_t w = 2 + (((cols - 2 + 7) & ~7) >> 1); w < 4 * g2; w++)
             {
-                *w = (w[-2] >> 16) | (*w << 16);
+                x16[w] = 0u;
             }
-            x16[1] <<= 16;
-            x16[0] <<= 16;
+            x16[0] = (uint32_t)(lhs[0] + lhs_offset) << 16;
+            x16[1] = (uint32_t)(lhs[1] + lhs_offset) << 16;
         }
         const int32_t k = per_channel ? phase : 0;
         tr_nn_rows3_args a = {x16, phase ? rhs + cols - 2 : rhs, 2 * cols, bias + phase, 0, {multipliers + k},
@@ -720,59 +721,86 @@ static int32_t dsp_rows3_phases(uint32_t *x16, const int8_t *lhs, int32_t lhs_of
 }
 
 /*
- * The rows the 3-row fast path can take: whole blocks from row 0, then, when 1 or 2 rows are left
- * and the columns are a multiple of 8 (so the last row's groups end at the weights' end), one
- * more block over the last 3 rows (recomputing 1 or 2 rows with identical results). Returns the
- * number of rows done from row 0 (rhs_rows when the overlapping block ran), 0 when the fast path
- * declined (an accumulator or shift outside its range).
+ * The rows the 3-row fast path can take, all of them unless it declines: the phase-split form for
+ * rows 2 mod 4 bytes long, then whole blocks, then one block over the last 3 rows (recomputing 1
+ * or 2 rows with identical results when they overlap). When the columns are not a multiple of 8,
+ * that last block's groups stop at the last whole group (reading on would leave the weights) and
+ * the rest of each of its rows goes into its bias. Returns the rows done from row 0: rows (or fewer
+ * after the phase-split form), or 0 when the fast path declined (an accumulator or shift outside
+ * its range). rows >= 3.
  */
-static inline __attribute__((always_inline)) int32_t dsp_rows3(uint32_t *x16, const int8_t *lhs, int32_t lhs_offset, const int8_t *rhs,
-                         const int32_t *bias, int8_t *dst,
-                         int32_t dst_offset, const int32_t *multipliers, const int32_t *shifts, int32_t per_channel,
-                         int32_t cols, int32_t rows, int32_t act_min, int32_t act_max)
+static inline __attribute__((always_inline)) int32_t dsp_rows3(uint32_t *x16, const int8_t *lhs,
+                                                               int32_t lhs_offset, const int8_t *rhs,
+                                                               const int32_t *bias, int8_t *dst, int32_t dst_offset,
+                                                               const int32_t *multipliers, const int32_t *shifts,
+                                                               int32_t per_channel, int32_t cols, int32_t rows,
+                                                               int32_t act_min, int32_t act_max)
 {
+    int32_t done = 0;
     if ((cols & 3) == 2 && ((uintptr_t)rhs & 3u) == 0 && cols <= TR_NN_DSP_COLS - 2 && rows >= 6 &&
         act_min == -128 && act_max == 127)
     {
-        return dsp_rows3_phases(x16, lhs, lhs_offset, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel,
+        done = dsp_rows3_phases(x16, lhs, lhs_offset, rhs, bias, dst, dst_offset, multipliers, shifts, per_channel,
                                 cols, rows);
-    }
-    int32_t blocks = rows / 3;
-    if ((cols & 7) != 0 && 3 * blocks == rows)
-    {
-        blocks--; /* its last 8-column group would read past the weights */
-    }
-    if (blocks == 0)
-    {
-        return 0;
+        if (done > 0)
+        {
+            return done; /* the general path takes the rows left (x16 is the plain widened input again):
+                            blocks over them would repeat more rows than they save */
+        }
     }
     const int32_t pt_mult = multipliers[0];
     const int32_t pt_pow2 = (int32_t)(0x80000000u >> (uint32_t)(-shifts[0])); /* used when per-tensor */
-    tr_nn_rows3_args a = {x16, rhs, cols, bias, 0, {multipliers}, {shifts}, dst, dst_offset,
-                          act_min, act_max, dst + 3 * blocks, 0};
-    if (!per_channel)
+    int32_t blocks = (rows - done) / 3;
+    if ((cols & 7) != 0 && done + 3 * blocks == rows)
     {
-        a.mult.value = pt_mult;
-        a.shift.pow2 = pt_pow2;
+        blocks--; /* the last block's last group would read past the weights: the tail form below */
     }
-    if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel, cols, 1) != 0)
+    if (blocks > 0)
     {
-        return 0;
+        const int32_t k = per_channel ? done : 0;
+        tr_nn_rows3_args a = {x16, rhs + done * cols, cols, bias + done, 0, {multipliers + k}, {shifts + k},
+                              dst + done, dst_offset, act_min, act_max, dst + done + 3 * blocks, 0};
+        if (!per_channel)
+        {
+            a.mult.value = pt_mult;
+            a.shift.pow2 = pt_pow2;
+        }
+        if (arm_nn_vec_mat_mult_t_s8_tr_rows3(&a, per_channel, cols, 1) != 0)
+        {
+            return 0;
+        }
+        done += 3 * blocks;
     }
-    const int32_t done = 3 * blocks;
-    if (done == rows || (cols & 7) != 0)
+    if (done == rows)
     {
-        return done;
+        return rows;
     }
-    const int32_t r = rows - 3; /* the overlapping last block */
-    tr_nn_rows3_args b = {x16, rhs + r * cols, cols, bias + r, 0, {multipliers + r}, {shifts + r}, dst + r,
+    const int32_t r = rows - 3, span = (cols & 7) != 0 ? cols & ~7 : cols;
+    const int32_t *b3 = bias + r;
+    int32_t tail_bias[3];
+    if (span < cols)
+    {
+        for (int32_t i = 0; i < 3; i++)
+        {
+            const int8_t *w = rhs + (r + i) * cols;
+            uint32_t acc = (uint32_t)bias[r + i]; /* wraps like the reference's int32 sum */
+            for (int32_t c = span; c < cols; c++)
+            {
+                acc += (uint32_t)((lhs[c] + lhs_offset) * w[c]);
+            }
+            tail_bias[i] = (int32_t)acc;
+        }
+        b3 = tail_bias;
+    }
+    const int32_t k = per_channel ? r : 0;
+    tr_nn_rows3_args b = {x16, rhs + r * cols, cols, b3, 0, {multipliers + k}, {shifts + k}, dst + r,
                           dst_offset, act_min, act_max, dst + rows, 0};
     if (!per_channel)
     {
         b.mult.value = pt_mult;
         b.shift.pow2 = pt_pow2;
     }
-    return arm_nn_vec_mat_mult_t_s8_tr_rows3(&b, per_channel, cols, 1) == 0 ? rows : 0;
+    return arm_nn_vec_mat_mult_t_s8_tr_rows3(&b, per_channel, span, 1) == 0 ? rows : 0;
 }
 #endif
 
