@@ -6,7 +6,11 @@ report: total, and head = activation tensors); flash and static RAM of the bare-
 arm-none-eabi-size; instructions per invocation and per MAC under QEMU -icount shift=0 on the
 Cortex-M4 (mps2-an386) and Cortex-M55/Helium (mps3-an547) boards.
 
-    python bench/bench_nn.py [--model X.tflite|NAME ...] [--frames 100] [--json out/bench_nn.json]
+    python bench/bench_nn.py [--model X.tflite|NAME ...] [--frames 100] [--json out/bench_nn.json] [--profile]
+
+--profile adds where the instructions of one frame go, per function, on each board (QEMU run one
+instruction per translation block with its execution log: the same count as -icount, attributed
+to the symbol of each instruction's address; start-up and the runner's own code are listed too).
 
 --model takes a .tflite file or the name of a built-in network (percepnet_size_pc, gru_pc, ...).
 
@@ -53,7 +57,33 @@ def tflm_arena(model_bytes: bytes) -> dict:
     return {"total": vals.get("total"), "head": vals.get("head"), "tail": vals.get("tail")}
 
 
-def bench_model(path: Path, frames: int, work: Path) -> dict:
+def profile_frame(elf: Path, board_name: str, cm, frame, work: Path) -> dict:
+    """Instructions per function for one invocation (plus the runner around it), from QEMU's
+    -d exec log with one instruction per translation block (-singlestep)."""
+    import collections
+    import shutil
+    import subprocess
+    import numpy as np
+    from codegen.nn.board import _board
+    work.mkdir(parents=True, exist_ok=True)
+    blob = b"".join(np.ascontiguousarray(x, dtype=np.float32 if sp["dtype"] == "float32" else np.int8).tobytes()
+                    for x, sp in zip(frame, cm.inputs))
+    (work / "nn_in.bin").write_bytes(blob)
+    log = work / "exec.log"
+    cmd = [shutil.which("qemu-system-arm"), "-M", _board(board_name).qemu_machine, "-kernel", str(elf.resolve()),
+           "-nographic", "-monitor", "none", "-serial", "null", "-semihosting-config", "enable=on,target=native",
+           "-icount", "shift=0", "-singlestep", "-d", "exec,nochain", "-D", str(log)]
+    subprocess.run(cmd, cwd=work, capture_output=True, timeout=300, check=True)
+    counts = collections.Counter()
+    with open(log, errors="replace") as f:
+        for line in f:
+            if line.startswith("Trace"):
+                counts[line.rsplit(None, 1)[-1]] += 1
+    log.unlink()
+    return dict(counts.most_common())
+
+
+def bench_model(path: Path, frames: int, work: Path, profile: bool = False) -> dict:
     from codegen.nn.board import build_board_elf, run_board_elf
     from codegen.nn.compile import compile_model
     from codegen.nn.verify import compare, make_frames, run_tflm
@@ -71,6 +101,8 @@ def bench_model(path: Path, frames: int, work: Path) -> dict:
                   "instructions_per_mac": round(run.instructions_per_invoke / cm.macs, 3),
                   "flash_bytes": sizes["flash"], "ram_static_bytes": sizes["ram_static"],
                   "bit_exact_frames": frames if rep.bit_exact else 0, "mismatches": rep.mismatches}
+        if profile:
+            row[b]["profile"] = profile_frame(elf, b, cm, fr[0], work / b / "profile")
     return row
 
 
@@ -81,6 +113,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_nn", help="build directory")
+    ap.add_argument("--profile", action="store_true", help="instructions per function for one frame")
     args = ap.parse_args(argv)
     from tqdm import tqdm
     from codegen.nn import models
@@ -96,7 +129,7 @@ def main(argv=None) -> int:
     else:
         paths = [models.cached_model(n, cache) for n in models.MODEL_SPECS]
     work = args.work.resolve()   # QEMU runs in the build directory: paths must not be relative
-    rows = [bench_model(p, args.frames, work / p.stem) for p in tqdm(paths, desc="bench nn")]
+    rows = [bench_model(p, args.frames, work / p.stem, args.profile) for p in tqdm(paths, desc="bench nn")]
     hdr = (f"{'model':34s} {'MACs':>7s} {'weights':>8s} {'arena':>6s} {'TFLM arena':>10s} "
            + " ".join(f"{b + ' instr/MAC':>22s} {'flash':>7s} {'RAM':>6s}" for b in BOARDS))
     print(hdr)
@@ -105,6 +138,14 @@ def main(argv=None) -> int:
               f"{r['tflm_arena']['total'] or 0:10d} "
               + " ".join(f"{r[b]['instructions_per_mac']:22.3f} {r[b]['flash_bytes']:7d} {r[b]['ram_static_bytes']:6d}"
                          for b in BOARDS))
+    if args.profile:
+        for r in rows:
+            for b in BOARDS:
+                prof = r[b]["profile"]
+                total = sum(prof.values())
+                print(f"\n{r['model']} on {b}: {total} instructions in the run, per function:")
+                for name, n in list(prof.items())[:14]:
+                    print(f"  {n:8d}  {100.0 * n / total:5.1f} %  {name}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=1))
