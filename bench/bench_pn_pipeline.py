@@ -21,14 +21,14 @@ sys.path.insert(0, str(REPO / "bench"))
 TARGET_INSTR, TARGET_RAM, TARGET_FLASH = 1_000_000, 32 * 1024, 300 * 1024
 
 
-def test_signal(seconds: float, fs: int):
+def test_signal(seconds: float, fs: int, peak_dbfs: float = -6.0):
     import numpy as np
 
     from designer.signals import coloured_noise, speech_like
     s = speech_like(seconds, fs, seed=11)
     n = coloured_noise(seconds, fs, seed=12)
     x = s + n * np.sqrt(np.mean(s ** 2) / np.mean(n ** 2)) * 10 ** (-5 / 20)
-    return np.round(x / np.max(np.abs(x)) * 0.5 * 32767).astype(np.int16)
+    return np.round(x / np.max(np.abs(x)) * 10 ** (peak_dbfs / 20) * 32767).astype(np.int16)
 
 
 def main(argv=None) -> int:
@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(SHIPPED_STEM))
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--peak-dbfs", type=float, default=-30.0,
+                    help="input level: quiet input is the costly case (the pitch search's 1e-9 L term matters)")
     ap.add_argument("--boards", default="mps2-an386,mps3-an547")
     ap.add_argument("--build-dir", default=str(REPO / "build" / "bench_pn"))
     ap.add_argument("--json")
@@ -49,11 +51,12 @@ def main(argv=None) -> int:
 
     m = PercepNetModel(args.model)
     hop = m.cfg.hop_len
-    x = test_signal(args.seconds, m.cfg.sample_rate_hz)
+    x = test_signal(args.seconds, m.cfg.sample_rate_hz, args.peak_dbfs)
     x = np.concatenate([x, np.zeros((-len(x)) % hop, np.int16)])
     y_host = run_exe(build_host(args.model), x)
     macs = int(m.meta.get("macs_per_frame", 0))
     res = {"model": Path(args.model).name, "hop_samples": hop, "seconds": len(x) / m.cfg.sample_rate_hz,
+           "input_peak_dbfs": args.peak_dbfs,
            "macs_per_frame": macs, "boards": {}}
     for board in tqdm(args.boards.split(","), desc="boards"):
         elf, sizes = build_pipeline_elf(args.model, board, Path(args.build_dir) / board)

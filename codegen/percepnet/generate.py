@@ -91,6 +91,13 @@ def _q(v, bits, lo=-2 ** 31, hi=2 ** 31 - 1):
     return np.clip(np.round(np.asarray(v, dtype=np.float64) * 2.0 ** bits), lo, hi).astype(np.int64)
 
 
+def _eps_mantissa(v: float) -> tuple[int, int]:
+    """v = m 2^e with the integer m in [2^62, 2^64)."""
+    e = int(np.floor(np.log2(v))) - 63
+    m = int(round(v / 2.0 ** e))
+    return (m, e) if m < 2 ** 64 else (m // 2, e + 1)
+
+
 def _load_model(model_path):
     from designer.percepnet.engine import PercepNetModel
     m = PercepNetModel(model_path)
@@ -174,7 +181,8 @@ def pipeline_plan(model, cm) -> dict:
         log2_b_q16=int(round(np.log2(cfg.postfilter_beta) * 65536)),
         log2_eps_feat_q16=int(round(np.log2(1e-10) * 65536)),
         log2_eps_q16=int(round(np.log2(1e-12) * 65536)),
-        log2_eps_pitch_q24=int(round(np.log2(1e-9 * L) * 2 ** 24)),
+        eps_pitch_m=_eps_mantissa(1e-9 * L * 2.0 ** 60)[0], eps_pitch_e=_eps_mantissa(1e-9 * L * 2.0 ** 60)[1],
+        rsqrt_q30=[int(round(2 ** 30 / np.sqrt((i + 64.5) / 256))) for i in range(192)],
         log2_zero_q16=LOG2_ZERO_Q16,
         window_q31=_q(window, 31).tolist(),
         wsyn_q31=_q(window * 2.0 ** E / N, 31).tolist(),
@@ -186,7 +194,7 @@ def pipeline_plan(model, cm) -> dict:
              _q(np.sin(2 * np.pi * np.arange(r) / r), 30, -2 ** 30, 2 ** 30)], axis=1).tolist()],
         band_lo=lo.tolist(), band_w_q15=_q(wl, 15, 0, 32768).tolist(), band_centres=centres.tolist(),
         comb_taps_q30=[_q(t, 30).tolist() for t in taps],
-        pitch_bias_q24=_q(PITCH_OCTAVE_BIAS * np.log2(lags / tmin), 24).tolist(),
+        pitch_bias_q28=_q(PITCH_OCTAVE_BIAS * np.log2(lags / tmin), 28).tolist(),
         log2_lag_q16=_q(np.log2(lags), 16).tolist(),
         feat_a=_q(a_real, a_shift).tolist(), feat_b=_q(b_real, 16 + a_shift, -2 ** 63, 2 ** 63 - 1).tolist(),
         feat_shift=16 + a_shift,
