@@ -10,7 +10,8 @@
 
 #if defined(TR_NN_DSP) && !defined(TR_NN_MVE)
 /* One element for mul_dsp_full: r11 = 2 (in1 + off1) * (in2 + off2), then requantised with the
- * SMMULR / SMMLAR rounding of arm_nn_vec_mat_mult_t_s8_tr_rows3.c. */
+ * SMMULR / SMMLAR rounding of tr_nn_add_sub_args (tr_nn_math.h): offset + round(y / 2^e) =
+ * SMMLAR(4y - [y < 0], 2^(30 - e), offset), |y| < 2^17. */
 #define TR_NN_MUL_ELEM                                                                                              \
     "ldrsb  r11, [%[a]], #1\n\t"                                                                                   \
     "ldrsb  r12, [%[b]], #1\n\t"                                                                                   \
@@ -70,7 +71,8 @@ typedef struct
 /*
  * Four elements per turn with both inputs read a word at a time: SXTAB16 sign-extends two bytes
  * and adds the offset in one instruction, SADD16 doubles input 1's lanes, SMULBB / SMULTT form
- * the products of lanes 0 and 2 (then 1 and 3): 9.75 instructions per element. Registers:
+ * the products of lanes 0 and 2 (then 1 and 3): 9.75 instructions per element. The lanes hold
+ * 2 (in1 + off1) and in2 + off2 exactly for offsets in CMSIS-NN's range [-127, 128]. Registers:
  * r0-r8 the arguments, r9/r10 the input words, r11, r12, lr products and temporaries. Naked: 14.
  */
 __attribute__((naked, noinline)) static void mul4_full(const tr_nn_mul4_args *args __attribute__((unused)))
@@ -167,7 +169,8 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
 #else
 #if defined(TR_NN_DSP)
     if (out_shift <= 0 && out_shift >= -29 && out_activation_min == -128 && out_activation_max == 127 &&
-        block_size > 0)
+        block_size > 0 && input_1_offset >= -128 && input_1_offset <= 128 && input_2_offset >= -128 &&
+        input_2_offset <= 128)
     {
         const int32_t n4 = block_size & ~3;
         if (n4 > 0)

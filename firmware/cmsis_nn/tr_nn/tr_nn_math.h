@@ -143,7 +143,11 @@ static inline int8_t tr_nn_sat(const int32_t v, const int32_t lo, const int32_t 
  * below in assembly (11 words, read by offset). With r1 = the requantised other input and K1 a
  * constant that carries the exact input's offset, each element is
  *   y1 = SMMULR(other_c + other * 2^21, other_mult)
- *   r1' = SMMLAR(4 y1 - [y1 < 0], 2^(30 - e1), k1)      = r1 + k1 (the rounding of arm_nn_vec_mat_mult_t_s8_tr_rows3.c)
+ *   r1' = SMMLAR(4 y1 - [y1 < 0], 2^(30 - e1), k1)      = r1 + k1
+ * (floor((4y - [y<0] + 2^(e+1)) / 2^(e+2)) = floor((2y - [y<0] + 2^e) / 2^(e+1)), the rounding
+ * divide of tr_nn_rq_small: doubling numerator and divisor changes nothing, and subtracting 1
+ * rather than 2 from the even numerator never crosses a multiple of the divisor; |4y| < 2^31 here
+ * because |y| < 2^29, and SMMLAR forms t * 2^(30 - e) in 64 bits)
  *   s2 = plain_sign * plain * 2^20 + other_sign * 2 r1'  (= the doubled sum of tr_nn_add_sub_dsp)
  *   q = SMMLAR(4 y - [y < 0], 2^(30 - eo), out_offset), y = SMMULR(s2, out_mult); SSAT 8.
  */
@@ -270,9 +274,10 @@ tr_nn_add_sub_s8(const int8_t *in1, const int8_t *in2, const int32_t off1, const
         /* |2y| < 2^30, 2^e + |out_offset| * 2^(e+1) <= 2^21 + 2^29: the rounding sum stays below 2^31 */
         const int32_t full = act_min == -128 && act_max == 127;
 #if !defined(TR_NN_MVE)
-        if (full && n > 0)
+        if (full && n > 0 && off1 >= -128 && off1 <= 128 && off2 >= -128 && off2 <= 128)
         {
-            /* the same arithmetic in assembly, four elements per loop turn */
+            /* the same arithmetic in assembly, four elements per loop turn (offsets in CMSIS-NN's
+             * range keep |other + offset| * 2^21 below 2^29, so |4 y1| < 2^31) */
             const int32_t other_shift = plain1 ? shift2 : shift1, plain_off = plain1 ? off1 : off2;
             const int32_t plain_sign = (!plain1 && subtract) ? -1 : 1, other_sign = (plain1 && subtract) ? -1 : 1;
             const tr_nn_add_sub_args a = {plain1 ? in1 : in2, plain1 ? in2 : in1, out, out + n,
