@@ -23,7 +23,7 @@ extern "C" {
  *              input_offset * sum(filter row) (bias NOT included); Helium uses them (without
  *              them it sums the rows itself, slower); the DSP and portable paths ignore them.
  *              Size from arm_fully_connected_s8_get_buffer_size(). The DSP path uses about
- *              1.4 KB of stack (widened input and row sums).
+ *              1.7 KB of stack at most (widened input, row sums, frames).
  * fc_params    input_offset in [-127, 128], filter_offset 0, output_offset in [-128, 127].
  * input_dims   n = batches; input is [n, filter_dims->n].
  * filter_dims  n = accumulation depth (columns); filter is [output_dims->c, filter_dims->n].

@@ -15,7 +15,8 @@
  *    more than 512 columns, accumulators or shifts outside its range, the last rows otherwise)
  *    runs here: blocks of 6 rows (4 for the last rows) sharing each input load (1.33 per MAC),
  *    int32 sums requantised with the 32-bit SMMULR form.
- *    Stack: about 1.4 KB (TR_NN_DSP_COLS / 2 + 4 words of input, TR_NN_DSP_ROWS sums).
+ *    Stack: about 1.7 KB at most (TR_NN_DSP_COLS / 2 + 4 words of input, TR_NN_DSP_ROWS sums,
+ *    the fast path's frames; gcc -fstack-usage).
  *  - ARM_MATH_MVEI (Helium, Cortex-M55): blocks of 4 rows, 16 columns per VMLADAVA in one
  *    tail-predicated DLSTP/LETP loop (0.16 instructions per MAC); the input offset comes in
  *    through kernel_sum (input_offset * row sum, precomputed by the generator, or computed here
