@@ -1,8 +1,10 @@
 """Cross-check of the optimised kernels (DSP and Helium paths, in QEMU) against the portable C path.
 
 The test networks exercise the kernels only at their own shapes; the optimised paths have edges
-(4/6-row blocks, 8/16-column groups, 64-row chunks, 512-column slices, predicated tails, the fast
-requantisation ranges) that a network may never hit. firmware/cmsis_nn/check/tr_nn_kernel_check.c
+(3/4/6-row blocks, 8/16-column groups entered at any count, rows not word aligned or 2 mod 4 bytes
+long, the last rows of a matrix, bias-less chunks, 64-row chunks, 512-column slices, predicated
+tails, the fast requantisation ranges and the general path they hand over to) that a network may
+never hit. firmware/cmsis_nn/check/tr_nn_kernel_check.c
 runs thousands of pseudo-random cases over those edges and prints one hash per group of cases;
 the host build (gcc, portable C: the reference, itself checked bit-exact against tflite-micro by
 the network tests) and each board build must print the same hashes.
