@@ -27,6 +27,7 @@ from designer.profile import load_profile, profile_from_dict
 
 FS = 48000
 ECHO = "examples/echo4-reference.toml"
+DEMO = "tests/data/ns3-vented-1.5l-fitted.toml"   # what `make demo` fits (see the file's header)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,13 @@ def hp3(echo):
         "output_limiter": {"threshold_db": -1.0, "lookahead_ms": 2.0, "release_ms": 30.0},
     }
     return profile_from_dict(d)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The fitted demo profile: 37.5 Hz 4th-order high-pass, crossovers 60 / 108 / 864 Hz, excursion
+    guard. Its low sections run as second-order error-feedback biquads (checked below)."""
+    return load_profile(DEMO)
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +137,9 @@ def test_biquad_forms_follow_scipy(form):
 
 
 # ------------------------------------------------------------------ bit-exactness
-@pytest.mark.parametrize("which", ["echo", "hp3", "guarded"])
-def test_fixed_and_c_host_bit_exact(which, echo, hp3, guarded):
-    prof = {"echo": echo, "hp3": hp3, "guarded": guarded}[which]
+@pytest.mark.parametrize("which", ["echo", "hp3", "guarded", "demo"])
+def test_fixed_and_c_host_bit_exact(which, echo, hp3, guarded, demo):
+    prof = {"echo": echo, "hp3": hp3, "guarded": guarded, "demo": demo}[which]
     for name, x in _test_signals(prof.sample_rate_hz, crossovers_hz=prof.crossovers_hz).items():
         xq = _q31(x)
         want = render_fixed_q31(prof, xq)
@@ -193,18 +201,47 @@ def _snr_db(prof, x):
     return 10 * np.log10(np.sum(ref**2) / np.sum((y - ref) ** 2))
 
 
-def test_snr_dynamics_idle(echo):
-    """Below every threshold the fixed chain is the float chain to >= 100 dB."""
-    assert _snr_db(echo, signals.music_like(2.0, FS, seed=1, peak_dbfs=-40.0)) >= 100.0
-    assert _snr_db(echo, signals.multitone([50.0, 300.0, 1000.0, 5000.0], 1.0, FS, peak_dbfs=-40.0)) >= 100.0
+@pytest.mark.parametrize("which", ["echo", "demo"])
+def test_snr_dynamics_idle(which, echo, demo):
+    """Below every threshold (-40 dBFS peaks; the demo's lowest compressor threshold is -21 dB) the
+    fixed chain is the float chain to >= 100 dB."""
+    prof = {"echo": echo, "demo": demo}[which]
+    assert _snr_db(prof, signals.music_like(2.0, FS, seed=1, peak_dbfs=-40.0)) >= 100.0
+    assert _snr_db(prof, signals.multitone([50.0, 300.0, 1000.0, 5000.0], 1.0, FS, peak_dbfs=-40.0)) >= 100.0
 
 
-def test_snr_dynamics_working(echo):
+@pytest.mark.parametrize("which", ["echo", "demo"])
+def test_snr_dynamics_working(which, echo, demo):
     """Music-like signals driving compressors and limiters: >= 70 dB against float."""
+    prof = {"echo": echo, "demo": demo}[which]
     x = signals.music_like(3.0, FS, seed=2, peak_dbfs=0.0)
-    y = render(echo, x)
-    assert np.max(np.abs(y)) > 0.5 * 10 ** (-3 / 20)    # the limiters really work on this signal
-    assert _snr_db(echo, x) >= 70.0
+    y = render(prof, x)
+    ceiling = 10 ** (prof.output_limiter.threshold_db / 20)
+    assert np.max(np.abs(y)) > 0.5 * ceiling    # the limiters really work on this signal
+    assert _snr_db(prof, x) >= 70.0
+
+
+def test_demo_profile_exercises_second_order_error_feedback(demo):
+    """The demo's 37.5 Hz high-pass sections need second-order error feedback (their first-order
+    noise is above the limit), so the tests above cover that biquad form and its Thumb-2 loops: one
+    with b0 == b2 (high-/low-pass), one without (all-pass)."""
+    from codegen.mbdp_fixed import EF2
+    plan = plan_mbdp(demo)
+    ef2 = [s for c in plan.chains() for s in c.sections if s.precision == EF2]
+    assert any(s.label.startswith("highpass") for s in ef2)
+    assert any(s.coeffs[0] == s.coeffs[2] for s in ef2) and any(s.coeffs[0] != s.coeffs[2] for s in ef2)
+
+
+def test_fresh_demo_fit_plans_like_the_checked_in_one(demo):
+    """`make demo` fits its profile afresh: that fit must still generate, with the filter frequencies
+    of tests/data's copy (else the copy is stale: regenerate it with `tunerig design`)."""
+    from designer.fit import design
+    from designer.speaker import load_speaker
+    fresh = design(load_speaker("examples/ns3-vented-1.5l.toml")).profile
+    plan = plan_mbdp(fresh)
+    assert plan.n_bands == 4
+    np.testing.assert_allclose(fresh.crossovers_hz, demo.crossovers_hz, rtol=0.01)
+    assert fresh.highpass_hz == pytest.approx(demo.highpass_hz, rel=0.01)
 
 
 # ------------------------------------------------------------------ fixed-point guarantees
@@ -220,22 +257,25 @@ def test_excursion_guard_engages_like_float(guarded, echo):
     assert _snr_db(guarded, x) >= 90.0
 
 
-def test_silence_exact_after_signal(echo):
+@pytest.mark.parametrize("which", ["echo", "demo"])
+def test_silence_exact_after_signal(which, echo, demo):
     """1 s of loud music then 10 s of digital silence: the last 9 s are exact zeros (no limit
-    cycles, no DC creep) -- or at worst below -130 dBFS."""
+    cycles, no DC creep) -- or at worst below -130 dBFS. The demo's 37.5 Hz high-pass and 60 Hz
+    crossover (poles nearest z = 1) are where error feedback could sustain a limit cycle."""
+    prof = {"echo": echo, "demo": demo}[which]
     x = np.concatenate([signals.music_like(1.0, FS, seed=8, peak_dbfs=0.0), np.zeros(10 * FS)])
-    y = render_c_host_q31(echo, _q31(x))
+    y = render_c_host_q31(prof, _q31(x))
     tail = q31_to_float(y[2 * FS:])
     assert np.max(np.abs(tail)) < 10 ** (-130 / 20)
     assert np.count_nonzero(y[-FS:]) == 0
-    assert np.count_nonzero(render_c_host_q31(echo, np.zeros(FS, dtype=np.int64))) == 0
+    assert np.count_nonzero(render_c_host_q31(prof, np.zeros(FS, dtype=np.int64))) == 0
 
 
-@pytest.mark.parametrize("which", ["echo", "hp3", "guarded"])
-def test_saturate_never_wrap_and_exact_ceiling(which, echo, hp3, guarded):
+@pytest.mark.parametrize("which", ["echo", "hp3", "guarded", "demo"])
+def test_saturate_never_wrap_and_exact_ceiling(which, echo, hp3, guarded, demo):
     """Full-scale squares, impulses, DC and noise: no wrap (output stays close to float and never
     flips sign against it where float is large) and |y| never exceeds the output limiter ceiling."""
-    prof = {"echo": echo, "hp3": hp3, "guarded": guarded}[which]
+    prof = {"echo": echo, "hp3": hp3, "guarded": guarded, "demo": demo}[which]
     ceiling = 10 ** (prof.output_limiter.threshold_db / 20) * 2.0**31
     for name, x in _test_signals(prof.sample_rate_hz, crossovers_hz=prof.crossovers_hz).items():
         xq = _q31(x)

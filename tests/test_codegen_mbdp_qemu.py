@@ -18,6 +18,8 @@ pytestmark = [
 
 
 def _profile(which: str):
+    if which == "demo":     # the fitted demo profile: second-order error-feedback loops, guard
+        return load_profile("tests/data/ns3-vented-1.5l-fitted.toml")
     prof = load_profile("examples/echo4-reference.toml")
     if which == "5band":
         b = prof.bands
@@ -35,11 +37,13 @@ def _profile(which: str):
 
 @pytest.mark.parametrize("board,which,chunk", [("mps2-an386", "guard", 480), ("mps3-an547", "echo", 480),
                                                ("mps2-an386", "echo", 39), ("mps2-an386", "5band", 39),
-                                               ("mps2-an386", "wide", 39)])
+                                               ("mps2-an386", "wide", 39),
+                                               ("mps2-an386", "demo", 39), ("mps2-an386", "demo", 480)])
 def test_board_bit_exact_with_c_host(board, which, chunk, tmp_path):
     """chunk 39: calls that end mid-block and lengths that are not multiples of 4, so the C tails
     around the Thumb-2 loops run too; 5 bands: the output stage's C path (its Thumb-2 loop takes
-    at most 4 bands); wide: CMSIS q31 sections and the output stage's 64-bit product (see _profile)."""
+    at most 4 bands); wide: CMSIS q31 sections and the output stage's 64-bit product (see _profile); demo: the fitted demo
+    profile, whose low sections run the ef2 Thumb-2 loops."""
     prof = _profile(which)
     res = bench_mbdp(prof, [board], seconds=0.05, work_dir=tmp_path, chunk=chunk)
     r = res["boards"][board]
