@@ -34,6 +34,25 @@ FW = Path(__file__).resolve().parent / "mbdp_fw"
 SEMIHOST = REPO / "firmware" / "semihost"   # start-up + semihosting calls, shared with the nn runner
 DEFAULT_BOARDS = ("mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547")
 CHUNK = 480
+REFERENCE_PROFILE = REPO / "examples" / "echo4-reference.toml"
+DEMO_SPEAKER = REPO / "examples" / "ns3-vented-1.5l.toml"   # `make demo` fits its profile from this
+
+
+def load_bench_profile(path) -> Profile:
+    """A profile TOML as it is, or a speaker TOML fitted the way `tunerig design` (and `make demo`)
+    fits it: the bench can then report what a real fitted tuning costs, not only a hand-made one."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TunerigError(f"{path}: {exc}") from None
+    if "profile" in data:
+        return load_profile(path)
+    if "speaker" in data:
+        from designer.fit import design
+        from designer.speaker import load_speaker
+        return design(load_speaker(path)).profile
+    raise TunerigError(f"{path}: neither a profile ([profile] table) nor a speaker ([speaker] table)")
 
 
 def with_demo_guard(profile: Profile, speaker=REPO / "examples" / "ns3-vented-1.5l.toml", threshold: float = 0.5) -> Profile:
@@ -222,6 +241,18 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def table_profiles(runs: list[dict]) -> str:
+    """One table over several benched profiles: profile x board."""
+    rows = ["| profile | board | core | instructions/sample | MAC floor | flash (B) | RAM (B) | bit-exact with c-host |",
+            "|---|---|---|---:|---:|---:|---:|---|"]
+    for res in runs:
+        for board, r in res["boards"].items():
+            rows.append(f"| {res['profile']} | {board} | {r['core']} | {r['instructions_per_sample']} "
+                        f"| {res['mac_floor_per_sample']} | {r['flash_bytes']} | {r['ram_bytes']} "
+                        f"| {'yes' if r['bit_exact_with_c_host'] else 'NO'} |")
+    return "\n".join(rows)
+
+
 def plot(results: dict, path) -> None:
     """Bar chart of instructions per sample per core and build, with the MAC floor."""
     import matplotlib
@@ -245,35 +276,52 @@ def plot(results: dict, path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="tunerig bench mbdp", description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default=str(REPO / "examples" / "echo4-reference.toml"))
+    ap.add_argument("--profile", action="append",
+                    help="profile TOML, or speaker TOML to fit (tunerig design) and bench; repeatable "
+                         f"(default: {REFERENCE_PROFILE.relative_to(REPO)} and the demo profile fitted "
+                         f"from {DEMO_SPEAKER.relative_to(REPO)})")
     ap.add_argument("--boards", nargs="+", default=list(DEFAULT_BOARDS))
     ap.add_argument("--seconds", type=float, default=0.5, help="length of the test signal")
-    ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--png", help="bar chart of the results")
+    ap.add_argument("--json", help="write the results here (one profile: its results; several: {'profiles': [...]})")
+    ap.add_argument("--png", help="bar chart of the results (one per profile: NAME-2.png for the second, ...)")
     ap.add_argument("--no-variants", action="store_true", help="skip the CMSIS 32x64 / Helium comparison builds")
     ap.add_argument("--guard", action="store_true",
-                    help="bench the profile with the demo excursion guard (with_demo_guard) switched on")
+                    help="bench profiles without an excursion guard with the demo guard (with_demo_guard) switched on")
     ap.add_argument("--work", help="build directory (default build/bench-mbdp, or build/bench-mbdp-guard)")
     args = ap.parse_args(argv)
+    paths = args.profile or [str(REFERENCE_PROFILE), str(DEMO_SPEAKER)]
+    runs = []
     try:
         variants = () if args.no_variants else tuple(v for v in VARIANTS if v[0] in args.boards)
-        profile = load_profile(args.profile)
-        if args.guard:
-            profile = with_demo_guard(profile)
-        work = args.work or REPO / "build" / ("bench-mbdp-guard" if args.guard else "bench-mbdp")
-        results = bench_mbdp(profile, args.boards, seconds=args.seconds, variants=variants, work_dir=work)
+        work_root = Path(args.work) if args.work else REPO / "build" / ("bench-mbdp-guard" if args.guard else "bench-mbdp")
+        for i, path in enumerate(paths):
+            profile = load_bench_profile(path)
+            if args.guard and not profile.guard_sos:
+                profile = with_demo_guard(profile)
+            work = work_root if len(paths) == 1 else work_root / f"p{i}-{Path(path).stem}"
+            res = bench_mbdp(profile, args.boards, seconds=args.seconds, variants=variants, work_dir=work)
+            res["source"] = str(path)
+            res["guarded"] = bool(profile.guard_sos)
+            runs.append(res)
     except TunerigError as exc:
         print(f"bench mbdp: error: {exc}", file=sys.stderr)
         return 2
-    print(table(results))
+    for res in runs:
+        print(f"\n{res['profile']} ({res['source']}{', excursion guard' if res['guarded'] else ''}):")
+        print(table(res))
+    if len(runs) > 1:
+        print("\n" + table_profiles(runs))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(runs[0] if len(runs) == 1 else {"profiles": runs}, indent=2) + "\n")
     if args.png:
         Path(args.png).parent.mkdir(parents=True, exist_ok=True)
-        plot(results, args.png)
-    bad = [b for b, r in results["boards"].items() if not r["bit_exact_with_c_host"]]
-    bad += [f"{v['board']} ({v['variant']})" for v in results["variants"] if not v["bit_exact_with_c_host"]]
+        for i, res in enumerate(runs):
+            png = Path(args.png)
+            plot(res, png if i == 0 else png.with_name(f"{png.stem}-{i + 1}{png.suffix}"))
+    bad = [f"{res['profile']}: {b}" for res in runs for b, r in res["boards"].items() if not r["bit_exact_with_c_host"]]
+    bad += [f"{res['profile']}: {v['board']} ({v['variant']})" for res in runs for v in res["variants"]
+            if not v["bit_exact_with_c_host"]]
     if bad:
         print(f"NOT bit-exact with c-host: {', '.join(bad)}", file=sys.stderr)
         return 1
