@@ -178,10 +178,14 @@ def quantize_section(sos_row, label: str, *, scale: float = 1.0, kind: str = "ge
         g = scale * den / 4.0
         qb0 = int(round(g))
         qb = [qb0, int(round(scale * den)) - 2 * qb0, qb0]
-    elif kind == "hp":                # b = g [1 -2 1] with 4g = scale * A(-1)
+    elif kind == "hp":                # b = g [1 -2 1] with 4g = scale * A(-1), rounded
+        # Exactly g [1 -2 1]: the double zero stays exactly at z = 1. Matching the Nyquist gain to
+        # the LSB instead (b1 = -(round(4g) - 2 g)) moves a zero off DC by up to 2 LSB, which near
+        # z = 1 poles (A(1) ~ 1e-5 at 37 Hz / 48 kHz) is an error of -75 dB; the Nyquist gain is off
+        # by at most 2 LSB (< -160 dB) this way.
         den_ny = unit + qa1 - qa2
         qb0 = int(round(scale * den_ny / 4.0))
-        qb = [qb0, -(int(round(scale * den_ny)) - 2 * qb0), qb0]
+        qb = [qb0, -2 * qb0, qb0]
     elif kind == "ap" and scale == 1.0:
         qb = [-qa2, -qa1, unit]
     elif kind == "aph":               # (1 - AP) / 2 = c (1 - z^-2) / A with 2c = 1 - a2 = A(1) + A(-1) / 2

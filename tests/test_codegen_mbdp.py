@@ -244,6 +244,34 @@ def test_fresh_demo_fit_plans_like_the_checked_in_one(demo):
     assert fresh.highpass_hz == pytest.approx(demo.highpass_hz, rel=0.01)
 
 
+@pytest.mark.parametrize("speaker", ["ns3-sealed-0.5l", "fr89ex-vented-1.0l", "fr88ex-sealed-0.5l"])
+def test_other_example_speakers_fitted_profiles_plan(speaker):
+    """Every example speaker's fitted profile generates (their 37-43 Hz high-passes once failed the
+    -90 dB band-accuracy check), within the plan's accuracy limit."""
+    from designer.fit import design
+    from designer.speaker import load_speaker
+    plan = plan_mbdp(design(load_speaker(f"examples/{speaker}.toml")).profile)
+    assert max(plan.notes["coefficient_error_db"]) < -100.0
+
+
+@pytest.mark.parametrize("fc_hz", [37.0, 40.0, 43.1])
+def test_quantised_highpass_keeps_dc_zeros(fc_hz):
+    """The 4th-order protective high-pass in Q2.30 (first section carrying a 2^-3 headroom scale):
+    each numerator is exactly g [1 -2 1] (double zero at DC), and the cascade is within -95 dB of
+    scipy's float Butterworth over 5 Hz .. 0.45 fs."""
+    from codegen.mbdp_fixed import _refine
+    sos = signal.butter(4, fc_hz, btype="highpass", fs=FS, output="sos")
+    secs = [(row, "hp", f"s{j}", 0.125 if j == 0 else 1.0) for j, row in enumerate(sos)]
+    f = np.geomspace(5.0, 0.45 * FS, 2000)
+    h = np.ones(len(f), dtype=complex)
+    for q, s_, _ in _refine(secs, FS):
+        assert q[1] == -2 * q[0] and q[2] == q[0]
+        unit = 2.0 ** (31 - s_)
+        h *= signal.freqz(np.array(q[:3]) / unit, [1.0, -q[3] / unit, -q[4] / unit], worN=f, fs=FS)[1]
+    want = signal.sosfreqz(sos, worN=f, fs=FS)[1]
+    assert 20 * np.log10(np.max(np.abs(8.0 * h - want))) < -95.0
+
+
 # ------------------------------------------------------------------ fixed-point guarantees
 def test_excursion_guard_engages_like_float(guarded, echo):
     """40 Hz bursts: the guard pulls the output down (excursion predicted by scipy with the profile's
