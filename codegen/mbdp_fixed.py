@@ -37,7 +37,7 @@ LIM_FRAC = 30         # Q2.30 limiter gain
 COEF_FRAC = 31        # Q1.31 smoothing coefficients
 POLY_FRAC = 30        # polynomial coefficients
 MIN_KNEE_LOG2 = 0.02  # knees narrower than this (0.06 dB) are treated as hard knees
-HIGH, STD, EF, EF2 = "32x64", "q31", "q31ef", "q31ef2"
+HIGH, STD, EF, EF2, D2 = "32x64", "q31", "q31ef", "q31ef2", "q31d2"
 EF1_NOISE_LIMIT_DBFS = -168.0   # first-order error feedback noisier than this: second order
 COEF_ERROR_LIMIT_DB = -90.0     # largest band response error (vs float, full scale) a plan may have
 H_FORM_ERROR_LIMIT_DB = -110.0  # a split takes the one-section AP - LP high-pass only if it is this close to float
@@ -117,8 +117,10 @@ class Section:
     """One biquad in CMSIS layout: y = (b0 x + b1 x1 + b2 x2 + a1 y1 + a2 y2) * 2^post_shift."""
     coeffs: tuple[int, int, int, int, int]
     post_shift: int
-    precision: str          # STD (arm_biquad_cascade_df1_q31), EF (ours: DF1 + error feedback) or
-                            # HIGH (arm_biquad_cas_df1_32x64_q31)
+    precision: str          # STD (arm_biquad_cascade_df1_q31), EF (ours: DF1 + error feedback),
+                            # EF2 (second-order error feedback), D2 (ours: the delta form below) or
+                            # HIGH (arm_biquad_cas_df1_32x64_q31). D2 sections have post_shift -1 and
+                            # coeffs {b0, b1, b2, a1 - 2^33, a2 + 2^32} in units of 2^-32
     label: str
 
 
@@ -199,11 +201,45 @@ def quantize_section(sos_row, label: str, *, scale: float = 1.0, kind: str = "ge
     return q, s
 
 
-def _refine(secs, fs_hz: float, radius: int = 2):
+D2_UNIT = 2 ** 32
+
+
+def quantize_delta(sos_row, label: str, *, scale: float = 1.0, kind: str = "general") -> tuple[tuple[int, ...], int]:
+    """Quantise one section for the delta form (D2): every coefficient in units of 2^-32 (two bits
+    finer than Q2.30), the feedback taps stored as their distance from the double pole at z = 1,
+    a1 - 2 and a2 + 1 (CMSIS sign), which are small for the low sections this form is for. Returns
+    ((b0, b1, b2, qa1, qa2), -1) with qa1, qa2 the full taps in 2^-32 units (so _as_sos reads them);
+    raises InputError if a stored value does not fit an int32 or the poles are not inside the circle.
+    Kinds as quantize_section ('lp': exact DC gain; 'hp': exactly g [1 -2 1])."""
+    b = np.asarray(sos_row[:3], dtype=np.float64) * scale
+    a1, a2 = float(sos_row[4]), float(sos_row[5])
+    unit = D2_UNIT
+    qa1, qa2 = int(round(-a1 * unit)), int(round(-a2 * unit))
+    poles = np.roots([1.0, -qa1 / unit, -qa2 / unit])
+    if np.max(np.abs(poles)) >= 1.0 - 1e-12:
+        raise InputError(f"{label}: poles at radius {np.max(np.abs(poles)):.12f} after quantising: unstable", field=label)
+    den = unit - qa1 - qa2
+    if kind == "lp":
+        qb0 = int(round(scale * den / 4.0))
+        qb = [qb0, int(round(scale * den)) - 2 * qb0, qb0]
+    elif kind == "hp":
+        qb0 = int(round(scale * (unit + qa1 - qa2) / 4.0))
+        qb = [qb0, -2 * qb0, qb0]
+    else:
+        qb = [int(round(v * unit)) for v in b]
+    stored = (*qb, qa1 - 2 * unit, qa2 + unit)
+    if max(abs(v) for v in stored) > Q31_MAX:
+        raise InputError(f"{label}: does not fit the delta form (a coefficient or pole distance >= 0.5)", field=label)
+    return (*qb, qa1, qa2), -1
+
+
+def _refine(secs, fs_hz: float, radius: int = 2, quantizer=None):
     """Choose the feedback roundings of one or two sections jointly so the quantised response is
     closest to the float one (max complex error over 5 Hz..0.49 fs): the sections' pole errors can
     cancel to first order, which independent rounding leaves to chance. secs: (row, kind, label,
-    scale) per section. Returns one (q, s, label) per section."""
+    scale) per section. Returns one (q, s, label) per section. quantizer: quantize_section (default)
+    or quantize_delta."""
+    quantizer = quantizer or quantize_section
     f = np.geomspace(5.0, 0.49 * fs_hz, 600)
     z1 = np.exp(-2j * np.pi * f / fs_hz)
 
@@ -214,14 +250,14 @@ def _refine(secs, fs_hz: float, radius: int = 2):
     options = []
     for row, kind, label, sc in secs:
         target = target * resp(np.asarray(row[:3]) * sc, row[3:])
-        base, s = quantize_section(row, label, scale=sc, kind=kind)
+        base, s = quantizer(row, label, scale=sc, kind=kind)
         unit = 2 ** (31 - s)
         cand_q, cand_r = [], []
         for d1 in range(-radius, radius + 1):
             for d2 in range(-radius, radius + 1):
                 qa1, qa2 = base[3] + d1, base[4] + d2
                 try:
-                    q = quantize_section(np.array([*row[:3], 1.0, -qa1 / unit, -qa2 / unit]), label, scale=sc, kind=kind)
+                    q = quantizer(np.array([*row[:3], 1.0, -qa1 / unit, -qa2 / unit]), label, scale=sc, kind=kind)
                 except InputError:
                     continue
                 cand_q.append((*q, label))
@@ -565,6 +601,13 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
                 q = _refine(secs, fs)
             elif name.startswith("lp"):
                 q[0], q[1] = _refine(secs, fs)
+                # Sections that would need second-order error feedback run in the delta form when
+                # they fit it: the same noise shaping at first-order cost, 2 more coefficient bits.
+                if precise == EF and any(_precision(q_, s_, headroom, precise) == EF2 for q_, s_, _ in q):
+                    try:
+                        q[0], q[1] = _refine(secs, fs, quantizer=quantize_delta)
+                    except InputError:
+                        pass
             elif name.startswith("hp"):
                 # The one-section form where its single rounded pole pair keeps the branch within
                 # H_FORM_ERROR_LIMIT_DB of float (poles near z = 1 are too coarse in Q2.30 for
@@ -649,6 +692,10 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     def chain(name: str) -> Chain:
         secs = []
         for q, s, label in quant[name]:
+            if s == -1:         # delta form: a1, a2 stored as distances from the double pole at z = 1
+                secs.append(Section(coeffs=(*(int(v) for v in q[:3]), int(q[3]) - 2 * D2_UNIT, int(q[4]) + D2_UNIT),
+                                    post_shift=-1, precision=D2, label=label))
+                continue
             # The h sections of the high-pass branches always run in the fused error-feedback kernel.
             prec = EF if name.startswith("hp") and split_h[int(name[2:])] else _precision(q, s, headroom, precise)
             secs.append(Section(coeffs=tuple(int(v) for v in q), post_shift=s, precision=prec, label=label))
@@ -750,6 +797,26 @@ def _biquad_ef2(x: list, q, s) -> list:
     return out
 
 
+def _biquad_d2(x: list, q, s) -> list:
+    """tr_biquad_d2_q31, the delta form: with coefficients in 2^-32 units and the feedback taps as
+    a1' = a1 - 2, a2' = a2 + 1, the accumulator of second-order error feedback obeys
+    acc[n] = 2 acc[n-1] - acc[n-2] + S[n], S the five products with a1', a2'; kept as two running
+    sums D += S, acc += D (64-bit, modulo 2^64: only acc's true value must fit), y = acc >> 32.
+    The same integers as DF1 with error feedback 2 e[n-1] - e[n-2] (e the 32 bits cut off), so the
+    truncation error is shaped by (1 - z^-1)^2; on a Cortex-M the output is the high word of acc."""
+    b0, b1, b2, a1, a2 = q
+    assert s == -1
+    x1 = x2 = y1 = y2 = acc = d = 0
+    out = [0] * len(x)
+    for n, x0 in enumerate(x):
+        d += b0 * x0 + b1 * x1 + b2 * x2 + a1 * y1 + a2 * y2
+        acc += d
+        y0 = acc >> 32
+        out[n] = y0
+        x2, x1, y2, y1 = x1, x0, y1, y0
+    return out
+
+
 def ef1_noise_dbfs(q, s, headroom: int) -> float:
     """Error a first-order error-feedback section adds: noise through (1 - z^-1) / A, in dBFS."""
     sos = _as_sos(q, s)
@@ -768,7 +835,7 @@ def _precision(q, s, headroom: int, precise: str) -> str:
     return precise
 
 
-_BIQUADS = {STD: _biquad_std, HIGH: _biquad_high, EF: _biquad_ef, EF2: _biquad_ef2}
+_BIQUADS = {STD: _biquad_std, HIGH: _biquad_high, EF: _biquad_ef, EF2: _biquad_ef2, D2: _biquad_d2}
 
 
 def run_chain(x: list, chain: Chain) -> list:
