@@ -49,7 +49,7 @@ def run_capture_demo(board: str, out_dir, *, model=None, seconds: float = 6.0, s
     from codegen.fixedpoint import float_to_q15, q15_to_float
     from codegen.percepnet.host import run_c_host
     from designer.audio import write_wav
-    from designer.percepnet.cli import _spectrogram_png
+    from designer.percepnet.cli import spectrogram_png
     from designer.percepnet.data import TEST_NOISES, SpeechSource, make_mixture
     from designer.percepnet.engine import SHIPPED_STEM, PercepNetModel
     from designer.percepnet.metrics import pesq_wb
@@ -73,7 +73,7 @@ def run_capture_demo(board: str, out_dir, *, model=None, seconds: float = 6.0, s
     for name, sig in wavs.items():
         write_wav(out / f"{name}.wav", sig, fs, "int16")
     png = out / "spectrograms.png"
-    _spectrogram_png(png, fs, [("noisy", noisy), (f"enhanced on {board} (C, int8)", q15_to_float(y_board)),
+    spectrogram_png(png, fs, [("noisy", noisy), (f"enhanced on {board} (C, int8)", q15_to_float(y_board)),
                                ("clean", clean)])
     score = {k: round(pesq_wb(clean, v, fs), 3) for k, v in wavs.items() if k != "clean"}
     fw = elf_sizes(out / "build" / board / "firmware.elf")

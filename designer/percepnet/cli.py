@@ -69,7 +69,7 @@ def _enhance(args):
     y = m.enhance(x, args.engine, postfilter=not args.no_postfilter)
     write_wav(args.output, y, fs, "float32" if args.float32 else "int16")
     if args.plot:
-        _spectrogram_png(args.plot, fs, [("input", x), (f"enhanced ({args.engine})", y)])
+        spectrogram_png(args.plot, fs, [("input", x), (f"enhanced ({args.engine})", y)])
     # the C pipeline adds one hop less one sample of buffering to the algorithmic delay (tr_pn.h)
     delay = m.cfg.delay_len if args.engine in ("float", "tflm") else m.cfg.window_len + m.cfg.lookahead_len - 1
     print(f"{args.output}: {len(y) / fs:.2f} s enhanced with the {args.engine} engine "
@@ -96,15 +96,16 @@ def _compare_c(args):
         plot_compare(res, args.plot)
 
 
-def _spectrogram_png(path, fs, signals):
-    """Stacked spectrograms (dB) of the given (title, signal) pairs."""
+def spectrogram_png(path, fs, signals):
+    """Stacked spectrograms (dB) of the given (title, signal) pairs (also used by `make demo`)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
     fig, axes = plt.subplots(len(signals), 1, figsize=(9, 2.6 * len(signals)), sharex=True)
     for ax, (title, sig) in zip(np.atleast_1d(axes), signals):
-        ax.specgram(sig + 1e-9, NFFT=512, Fs=fs, noverlap=384, cmap="magma", vmin=-130, vmax=-20)
+        with np.errstate(divide="ignore"):   # digital silence: -inf dB, drawn as the floor colour
+            ax.specgram(sig, NFFT=512, Fs=fs, noverlap=384, cmap="magma", vmin=-130, vmax=-20)
         ax.set_title(title)
         ax.set_ylabel("Hz")
     np.atleast_1d(axes)[-1].set_xlabel("s")
