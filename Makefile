@@ -40,7 +40,7 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-BENCHES ?= design mbdp hil nn percepnet evaluate
+BENCHES ?= design mbdp hil nn pn_pipeline percepnet evaluate
 
 bench: setup
 	@mkdir -p $(OUT)
