@@ -98,6 +98,19 @@ def elf_sizes(elf: Path) -> dict:
 PIPELINES = {"mbdp": ("TR_MBDP_DIR", "tr_mbdp.cmake"), "percepnet": ("TR_PN_DIR", "tr_pn.cmake")}
 
 
+def elf_section_sizes(elf: Path) -> dict:
+    """Section name -> size in bytes (SysV format of arm-none-eabi-size), for the measurement ELFs
+    whose flash and RAM are reported section by section."""
+    size = _require_tool("arm-none-eabi-size")
+    out = subprocess.run([size, "-A", str(elf)], capture_output=True, text=True, check=True).stdout
+    sec = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sec[parts[0]] = int(parts[1])
+    return sec
+
+
 def build_firmware(board: Board | str, mbdp_dir, out_dir, *, jobs: int = 2, pipeline: str = "mbdp",
                    stack_bytes: int | None = None) -> FirmwareBuild:
     """Build the firmware for `board` around an already generated module in mbdp_dir (an MBDP

@@ -119,3 +119,31 @@ class QemuBoard:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def run_semihosted(board: Board | str, elf, *, cwd, timeout_s: float = 300.0, what: str = "run",
+                   stdio: bool = False) -> subprocess.CompletedProcess:
+    """Run a measurement ELF (firmware/semihost/ start-up) on an emulated board until it exits.
+
+    The program reads and writes its files in `cwd` through semihosting; `-icount shift=0` makes its
+    SysTick count instructions. stdio=True routes semihosting console output to QEMU's stdout. Raises
+    TunerigError naming the board if QEMU is missing, times out or exits with an error."""
+    board = load_board(board) if isinstance(board, str) else board
+    if not board.emulated:
+        raise TunerigError(f"board '{board.name}' has no QEMU machine: measurement runs need an emulated board")
+    qemu = shutil.which("qemu-system-arm")
+    if qemu is None:
+        raise TunerigError("qemu-system-arm not found on PATH: run `make setup`")
+    semi = "enable=on,target=native" + (",chardev=semi" if stdio else "")
+    cmd = [qemu, "-M", board.qemu_machine, "-kernel", str(Path(elf).resolve()), "-nographic", "-monitor", "none",
+           "-serial", "null", "-icount", "shift=0", "-semihosting-config", semi]
+    if stdio:
+        cmd += ["-chardev", "stdio,id=semi"]
+    try:
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise TunerigError(f"{what} on {board.name} ({board.qemu_machine}) did not finish in {timeout_s:g} s") from None
+    if r.returncode != 0:
+        raise TunerigError(f"{what} on {board.name} failed (QEMU exit {r.returncode}):\n"
+                           + r.stdout.decode(errors="replace")[-2000:] + r.stderr.decode(errors="replace")[-2000:])
+    return r

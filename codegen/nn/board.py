@@ -68,40 +68,25 @@ def build_board_elf(cm: CompiledModel, board_name: str, build_dir, opt: str = "-
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise TunerigError(f"board build of {cm.name} for {board_name} failed:\n{r.stderr[-4000:]}")
-    size = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True).stdout
-    sec = {}
-    for line in size.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sec[parts[0]] = int(parts[1])
+    from hil.build import elf_section_sizes
+    sec = elf_section_sizes(elf)
     sizes = {"flash": sec.get(".vectors", 0) + sec.get(".text", 0) + sec.get(".data", 0),
              "ram_static": sec.get(".data", 0) + sec.get(".bss", 0), "sections": sec}
     return elf, sizes
 
 
 def run_board_elf(elf: Path, board_name: str, cm: CompiledModel, frames, timeout_s: float = 300.0) -> BoardRun:
+    from hil.qemu import run_semihosted
     board = _board(board_name)
-    qemu = shutil.which("qemu-system-arm")
-    if qemu is None:
-        raise TunerigError("qemu-system-arm not found: run `make setup`")
-    machine = getattr(board, "qemu_machine", None)
-    if not machine:
-        raise TunerigError(f"board '{board_name}' has no QEMU machine")
     work = elf.parent
     blob = b"".join(np.ascontiguousarray(x, dtype=np.float32 if s["dtype"] == "float32" else np.int8).tobytes()
                     for fr in frames for x, s in zip(fr, cm.inputs))
     (work / "nn_in.bin").write_bytes(blob)
     for f in ("nn_out.bin", "nn_cost.txt"):
         (work / f).unlink(missing_ok=True)
-    cmd = [qemu, "-M", machine, "-kernel", str(elf.resolve()), "-nographic", "-monitor", "none", "-serial", "null",
-           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
-    try:
-        r = subprocess.run(cmd, cwd=work, capture_output=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise TunerigError(f"QEMU {machine} did not finish {len(frames)} frames in {timeout_s} s") from None
-    if r.returncode != 0 or not (work / "nn_cost.txt").is_file():
-        raise TunerigError(f"board run on {board_name} failed (exit {r.returncode}):\n"
-                           + r.stdout.decode(errors="replace")[-2000:] + r.stderr.decode(errors="replace")[-2000:])
+    run_semihosted(board, elf, cwd=work, timeout_s=timeout_s, what=f"{len(frames)} frames of {cm.name}")
+    if not (work / "nn_cost.txt").is_file():
+        raise TunerigError(f"the run of {cm.name} on {board_name} wrote no nn_cost.txt")
     ticks, n, overhead = (int(v) for v in (work / "nn_cost.txt").read_text().split())
     data = (work / "nn_out.bin").read_bytes()
     sizes = [o["size"] * (4 if o["dtype"] == "float32" else 1) for o in cm.outputs]
@@ -116,7 +101,7 @@ def run_board_elf(elf: Path, board_name: str, cm: CompiledModel, frames, timeout
                        .reshape(o["shape"]))
             pos += sz
         outs.append(row)
-    clock = float(getattr(board, "clock_hz", 25_000_000))
+    clock = float(board.clock_hz)
     instr = (ticks - n * overhead) / n * 1e9 / clock
     return BoardRun(outs, instr, elf, {})
 

@@ -78,37 +78,25 @@ def build_pipeline_elf(model_path, board_name: str, build_dir, opt: str = "-O2")
 
 
 def elf_sizes(elf: Path) -> dict:
-    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True).stdout
-    sec = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sec[parts[0]] = int(parts[1])
+    from hil.build import elf_section_sizes
+    sec = elf_section_sizes(elf)
     return {"flash": sum(sec.get(k, 0) for k in (".vectors", ".text", ".ARM.exidx", ".data")),
             "ram_static": sec.get(".data", 0) + sec.get(".bss", 0), "stack_reserved": sec.get(".stack", 0),
             "sections": sec}
 
 
 def run_pipeline_elf(elf: Path, board_name: str, x_int16: np.ndarray, hop: int, timeout_s: float = 600.0) -> PipelineRun:
+    from hil.qemu import run_semihosted
     board = _board(board_name)
-    qemu = shutil.which("qemu-system-arm")
-    if qemu is None:
-        raise TunerigError("qemu-system-arm not found: run `make setup`")
     work = elf.parent
     x = np.asarray(x_int16, dtype="<i2")
     x = np.concatenate([x, np.zeros((-len(x)) % hop, "<i2")])
     (work / "pn_in.bin").write_bytes(x.tobytes())
     for f in ("pn_out.bin", "pn_cost.txt"):
         (work / f).unlink(missing_ok=True)
-    cmd = [qemu, "-M", board.qemu_machine, "-kernel", str(elf), "-nographic", "-monitor", "none", "-serial", "null",
-           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
-    try:
-        r = subprocess.run(cmd, cwd=work, capture_output=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise TunerigError(f"QEMU {board.qemu_machine} did not finish in {timeout_s} s") from None
-    if r.returncode != 0 or not (work / "pn_cost.txt").is_file():
-        raise TunerigError(f"run on {board_name} failed (exit {r.returncode}):\n"
-                           + r.stdout.decode(errors="replace")[-2000:] + r.stderr.decode(errors="replace")[-2000:])
+    run_semihosted(board, elf, cwd=work, timeout_s=timeout_s, what="PercepNet pipeline run")
+    if not (work / "pn_cost.txt").is_file():
+        raise TunerigError(f"the PercepNet pipeline run on {board_name} wrote no pn_cost.txt")
     spent, hops, overhead, stack, *stage_ticks = (int(v) for v in (work / "pn_cost.txt").read_text().split())
     y = np.frombuffer((work / "pn_out.bin").read_bytes(), "<i2").astype(np.int16)
     if hops != len(x) // hop or len(y) != len(x):
