@@ -48,16 +48,19 @@ def _groups(plan: MbdpPlan) -> list[dict]:
             kind = {HIGH: "high", STD: "std", EF: "ef", EF2: "ef2", D2: "d2"}[precision]
             init_arg = max(secs[0].post_shift, 0)      # D2 (post_shift -1) takes no shift
             if chain.name.startswith("hp") and plan.split_h[int(chain.name[2:])]:
-                # The fused high-pass branch: rest' = u - 2 h(u) - low, u = in >> init_arg.
-                kind, init_arg = "efh", plan.headroom if chain.name == "hp0" and plan.highpass is None else 0
+                # The fused high-pass branch: rest' = u - 2 h(u) - low, u = in >> init_arg; h in the
+                # error-feedback form (efh) or the delta form (d2h).
+                kind = "d2h" if precision == D2 else "efh"
+                init_arg = plan.headroom if chain.name == "hp0" and plan.highpass is None else 0
             impl = {HIGH: "arm_biquad_cas_df1_32x64_q31", STD: "arm_biquad_cascade_df1_q31", EF: "tr_biquad_ef_q31",
-                    EF2: "tr_biquad_ef2_q31", D2: "tr_biquad_d2_q31"}[precision] if kind != "efh" else "tr_biquad_efh_q31"
+                    EF2: "tr_biquad_ef2_q31", D2: "tr_biquad_d2_q31"}[precision] if kind not in ("efh", "d2h") \
+                else f"tr_biquad_{kind}_q31"
             out.append(dict(
                 name=f"{chain.name}_g{j}", chain=chain.name, stages=len(secs), sections=secs,
                 coef_len=sum(len(sec.coeffs) for sec in secs),
                 post_shift=secs[0].post_shift, precision=precision, kind=kind, init_arg=init_arg,
                 inst_type=f"tr_biquad_{kind}_inst", state_type="int64_t" if kind == "high" else "int32_t",
-                state_len={"ef": 5, "efh": 5, "ef2": 6, "d2": 7}.get(kind, 4) * len(secs),
+                state_len={"ef": 5, "efh": 5, "ef2": 6, "d2": 7, "d2h": 6}.get(kind, 4) * len(secs),
                 init=f"tr_biquad_{kind}_init", run=f"tr_biquad_{kind}_q31",
                 comment=f"{chain.name}: {len(secs)} x {impl}",
             ))
@@ -119,6 +122,7 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         latency=profile.latency_samples, chunk=int(chunk_samples), guard_len=min(plan.block, int(chunk_samples)), groups=groups, limiters=limiters,
         filter_steps=_filter_steps(plan, groups), log2_poly=LOG2_POLY, exp2_poly=EXP2_POLY,
         efh_shifts=sorted({g["init_arg"] for g in groups if g["kind"] == "efh"}),
+        d2h_shifts=sorted({g["init_arg"] for g in groups if g["kind"] == "d2h"}),
         guard=plan.guard is not None,
         lim_ks=sorted({lim.k for lim in limiters}),
         guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"

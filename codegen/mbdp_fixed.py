@@ -225,6 +225,9 @@ def quantize_delta(sos_row, label: str, *, scale: float = 1.0, kind: str = "gene
     elif kind == "hp":
         qb0 = int(round(scale * (unit + qa1 - qa2) / 4.0))
         qb = [qb0, -2 * qb0, qb0]
+    elif kind == "aph":
+        c = int(round((unit + qa2) / 2.0))
+        qb = [c, 0, -c]
     else:
         qb = [int(round(v * unit)) for v in b]
     stored = (*qb, qa1 - 2 * unit, qa2 + unit)
@@ -272,7 +275,7 @@ def _refine(secs, fs_hz: float, radius: int = 2, quantizer=None):
     return [q0[i], q1[j]]
 
 
-def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
+def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3, delta: bool = False):
     """The h section of a high-pass branch (1 - 2 h - LP): choose its feedback roundings and its
     numerator c so that branch, with the already quantised low-pass, is closest to the float LR4
     high-pass (max complex error over 5 Hz..0.49 fs). Its poles then track the low-pass's rounding
@@ -280,7 +283,8 @@ def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
 
     One rounded pole pair near z = 1 is too coarse on its own (A(1) off by up to an LSB, -100 dB
     at 70 Hz / 48 kHz): a sixth coefficient F adds F / 2^32 LSB to a1 (the C adds round(y1 F / 2^32)
-    to the accumulator's seed, one SMMLAR), chosen so the two roundings' errors cancel at z = 1."""
+    to the accumulator's seed, one SMMLAR), chosen so the two roundings' errors cancel at z = 1.
+    delta=True: the section in the delta form instead (quantize_delta: 2^-32 units, no F)."""
     row, kind, label, _ = sec
     f = np.geomspace(5.0, 0.49 * fs_hz, 600)
     target = signal.sosfreqz(hp_sos, worN=f, fs=fs_hz)[1]
@@ -290,7 +294,7 @@ def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
     scale = 1.0                  # 2^-H when the low-pass carries the input scale, else 1: its DC gain
     for q, s, _ in lp_q:
         scale *= sum(q[:3]) / (2.0 ** (31 - s) - q[3] - q[4])
-    base, s = quantize_section(row, label, kind=kind)
+    base, s = (quantize_delta if delta else quantize_section)(row, label, kind=kind)
     unit = 2 ** (31 - s)
     exact1, exact2 = -float(row[4]) * unit, -float(row[5]) * unit     # CMSIS sign
     z1 = np.exp(-2j * np.pi * f / fs_hz)
@@ -298,7 +302,9 @@ def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
     for d1 in range(-radius, radius + 1):
         for d2 in range(-radius, radius + 1):
             qa1, qa2 = base[3] + d1, base[4] + d2
-            fine = int(np.clip(round(-((qa1 - exact1) + (qa2 - exact2)) * 2.0 ** 32), -2 ** 31, 2 ** 31 - 1))
+            fine = 0 if delta else int(np.clip(round(-((qa1 - exact1) + (qa2 - exact2)) * 2.0 ** 32), -2 ** 31, 2 ** 31 - 1))
+            if delta and max(abs(qa1 - 2 * unit), abs(qa2 + unit)) > Q31_MAX:
+                continue
             a1 = qa1 + fine / 2.0 ** 32
             if np.max(np.abs(np.roots([1.0, -a1 / unit, -qa2 / unit]))) >= 1.0 - 1e-12:
                 continue
@@ -318,7 +324,9 @@ def _refine_h(sec, lp_q, hp_sos, fs_hz: float, radius: int = 3):
             for c in range(lo, hi + 1):
                 e = err(c)
                 if best is None or e < best[0]:
-                    best = (e, (c, 0, -c, qa1, qa2, fine))
+                    best = (e, (c, 0, -c, qa1, qa2) if delta else (c, 0, -c, qa1, qa2, fine))
+    if best is None or (delta and abs(best[1][0]) > Q31_MAX):
+        raise InputError(f"{label}: no stable quantisation", field=label)
     return (best[1], s, label), 20 * math.log10(best[0] / scale + 1e-300)
 
 
@@ -615,7 +623,18 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
                 i = int(name[2:])
                 q_h, err_db = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs)
                 noise_db = ef1_noise_dbfs(q_h[0], q_h[1], headroom) + 20 * math.log10(2.0)
-                split_h.append(err_db <= H_FORM_ERROR_LIMIT_DB and noise_db <= H_FORM_NOISE_LIMIT_DBFS)
+                ok = err_db <= H_FORM_ERROR_LIMIT_DB and noise_db <= H_FORM_NOISE_LIMIT_DBFS
+                if not ok and precise == EF:
+                    # Too noisy with first-order error feedback (low crossovers): the h section in
+                    # the delta form (second-order shaping, 2^-32 coefficient units) usually is not.
+                    try:
+                        q_d, err_d = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs, delta=True)
+                    except InputError:
+                        q_d, err_d = None, 0.0
+                    if q_d is not None and err_d <= H_FORM_ERROR_LIMIT_DB and \
+                            ef2_noise_dbfs(q_d[0], q_d[1], headroom) + 20 * math.log10(2.0) <= H_FORM_NOISE_LIMIT_DBFS:
+                        q_h, ok = q_d, True
+                split_h.append(ok)
                 q = [q_h] if split_h[-1] else _refine(hp_rows[i], fs)
             quant[name] = q
         return quant
@@ -824,6 +843,16 @@ def ef1_noise_dbfs(q, s, headroom: int) -> float:
     imp = np.zeros(n)
     imp[0] = 1.0
     h = signal.lfilter([1.0, -1.0], sos[3:], imp)
+    return 20 * math.log10(math.sqrt(np.sum(h ** 2) / 12.0) * 2.0 ** (headroom - 31))
+
+
+def ef2_noise_dbfs(q, s, headroom: int) -> float:
+    """Error a second-order error-feedback (or delta-form) section adds: noise through (1 - z^-1)^2 / A."""
+    sos = _as_sos(q, s)
+    n = _impulse_len([(q, s)])
+    imp = np.zeros(n)
+    imp[0] = 1.0
+    h = signal.lfilter([1.0, -2.0, 1.0], sos[3:], imp)
     return 20 * math.log10(math.sqrt(np.sum(h ** 2) / 12.0) * 2.0 ** (headroom - 31))
 
 

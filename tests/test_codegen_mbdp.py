@@ -186,8 +186,9 @@ def test_reset_restores_initial_state(echo):
 
 
 def test_sanitizers_clean(echo, hp3):
-    """The c99 module under -fsanitize=address,undefined, on the saturating signals, odd chunks."""
-    for prof in (echo, hp3):
+    """The c99 module under -fsanitize=address,undefined, on the saturating signals, odd chunks
+    (the demo profile: the d2 / d2h forms' modulo-2^64 sums and modulo-2^32 branch too)."""
+    for prof in (echo, hp3, load_profile(DEMO)):
         sig = _test_signals(prof.sample_rate_hz, 0.1)
         x = np.concatenate([_q31(sig[k]) for k in ("square_fs", "noise_fs", "impulse_fs", "dc_neg_fs")])
         assert np.array_equal(run_sanitized(prof, x, chunk=13), render_c_host_q31(prof, x))
@@ -222,14 +223,17 @@ def test_snr_dynamics_working(which, echo, demo):
 
 
 def test_demo_profile_exercises_second_order_error_feedback(demo):
-    """The demo's 37.5 Hz high-pass sections need second-order error feedback (their first-order
-    noise is above the limit), so the tests above cover that biquad form and its Thumb-2 loops: one
-    with b0 == b2 (high-/low-pass), one without (all-pass)."""
-    from codegen.mbdp_fixed import EF2
+    """The demo's low sections need second-order noise shaping, so the tests above cover every form
+    of it and its Thumb-2 loop: ef2 with b0 == b2 (37.5 Hz high-pass) and with b0 != b2 (108 Hz
+    all-pass), the delta form d2 (60 / 108 Hz low-passes) and its h branch (60 / 108 Hz high-pass
+    branches as all-pass - low-pass)."""
+    from codegen.mbdp_fixed import D2, EF2
     plan = plan_mbdp(demo)
     ef2 = [s for c in plan.chains() for s in c.sections if s.precision == EF2]
     assert any(s.label.startswith("highpass") for s in ef2)
     assert any(s.coeffs[0] == s.coeffs[2] for s in ef2) and any(s.coeffs[0] != s.coeffs[2] for s in ef2)
+    assert all(s.precision == D2 for s in plan.lp[0].sections + plan.lp[1].sections)
+    assert plan.split_h[:2] == (True, True) and plan.hp[0].sections[0].precision == D2
 
 
 def test_fresh_demo_fit_plans_like_the_checked_in_one(demo):
