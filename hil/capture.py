@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from designer.errors import TunerigError
-from hil import BUILD_ROOT
+from hil import BUILD_ROOT, stream_on_board
 from hil.boards import Board, load_board
 from hil.build import FirmwareBuild, build_firmware
 
@@ -68,36 +68,12 @@ def stream_capture(board_name: str, model_path, x_q15, url: str | None = None, *
     QEMU. With url: attach to a running board; its firmware must carry this model (hash checked).
     pn_dir: the already generated pipeline for this board's core (generated here when None).
     """
-    from tqdm import tqdm
-
-    from hil.qemu import QemuBoard
-    from hil.session import BoardSession
-
     board = load_board(board_name)
-    x = np.asarray(x_q15)
     out_dir = Path(build_dir) if build_dir else BUILD_ROOT / "capture" / board_name
     pn_dir = Path(pn_dir) if pn_dir else _generate(board, model_path, out_dir / "percepnet")
-    want = pipeline_define(pn_dir, "TR_PN_MODEL_HASH")
-    qemu = None
-    try:
-        if url is None:
-            if not board.emulated:
-                raise TunerigError(f"board '{board_name}' is real hardware: give its serial port, "
-                                   f"e.g. --engine board:{board_name}@/dev/ttyACM0")
-            fw, _ = build_capture(board_name, model_path, out_dir, pn_dir)
-            qemu = QemuBoard(board, fw.elf)
-            url = qemu.url
-        with BoardSession(url, baudrate=board.uart_baud) as session:
-            hello = session.hello()
-            if hello.profile_hash != want:
-                raise TunerigError(f"the board at {url} runs {hello.profile_hash[:16]}, not model "
-                                   f"{want[:16]} ({Path(model_path).name}): build and flash the capture firmware first")
-            with tqdm(total=-(-x.size // block_len), unit="block", desc=f"board {board_name}",
-                      disable=not progress) as bar:
-                return session.process(x, block_len, progress=bar).y_q15
-    finally:
-        if qemu is not None:
-            qemu.stop()
+    return stream_on_board(board_name, x_q15, url, lambda: build_capture(board_name, model_path, out_dir, pn_dir)[0].elf,
+                           pipeline_define(pn_dir, "TR_PN_MODEL_HASH"), f"model ({Path(model_path).name})",
+                           block_len=block_len, progress=progress)
 
 
 def enhance_on_board(board_name: str, model_path, x_q15, url: str | None = None, *, block_len: int = 160,
