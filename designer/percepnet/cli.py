@@ -88,12 +88,17 @@ def _compare_c(args):
     from codegen.percepnet.compare import compare_c, format_compare, plot_compare
     from designer.percepnet.engine import SHIPPED_STEM
     res = compare_c(args.data, args.model or SHIPPED_STEM, max_files_per_snr=args.max_files)
-    print(format_compare(res))
+    _report(args, res, format_compare, plot_compare)
+
+
+def _report(args, res: dict, format_table, plot) -> None:
+    """Print a results table; write the JSON (--json) and the plot (--plot) when asked."""
+    print(format_table(res))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, indent=1))
     if args.plot:
-        plot_compare(res, args.plot)
+        plot(res, args.plot)
 
 
 def spectrogram_png(path, fs, signals):
@@ -121,12 +126,7 @@ def _evaluate(args):
     model = None if args.no_model else (args.model or SHIPPED_STEM)
     systems = tuple(args.systems.split(",")) if args.systems else SYSTEMS
     res = evaluate(args.data, model, systems=systems, max_files_per_snr=args.max_files)
-    print(format_table(res))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(res, indent=1))
-    if args.plot:
-        plot_results(res, args.plot)
+    _report(args, res, format_table, plot_results)
 
 
 def _frontend(args):
