@@ -15,7 +15,7 @@ import jinja2
 
 from codegen.cmsis_dsp import CMSISDSP_VERSION, fetch_cmsis_dsp
 from codegen.fixedpoint import Q31_MAX
-from codegen.mbdp_fixed import D2, EF, EF2, EXP2_POLY, HIGH, LOG2_POLY, STD, MbdpPlan, plan_mbdp
+from codegen.mbdp_fixed import D2, D2X, EF, EF2, EXP2_POLY, HIGH, LOG2_POLY, STD, MbdpPlan, plan_mbdp
 from designer.errors import InputError
 from designer.profile import Profile
 
@@ -45,7 +45,7 @@ def _groups(plan: MbdpPlan) -> list[dict]:
     out = []
     for chain in plan.chains() + ([plan.guard] if plan.guard else []):
         for j, (precision, secs) in enumerate(chain.groups()):
-            kind = {HIGH: "high", STD: "std", EF: "ef", EF2: "ef2", D2: "d2"}[precision]
+            kind = {HIGH: "high", STD: "std", EF: "ef", EF2: "ef2", D2: "d2", D2X: "d2x"}[precision]
             init_arg = max(secs[0].post_shift, 0)      # D2 (post_shift -1) takes no shift
             if chain.name.startswith("hp") and plan.split_h[int(chain.name[2:])]:
                 # The fused high-pass branch: rest' = u - 2 h(u) - low, u = in >> init_arg; h in the
@@ -53,14 +53,15 @@ def _groups(plan: MbdpPlan) -> list[dict]:
                 kind = "d2h" if precision == D2 else "efh"
                 init_arg = plan.headroom if chain.name == "hp0" and plan.highpass is None else 0
             impl = {HIGH: "arm_biquad_cas_df1_32x64_q31", STD: "arm_biquad_cascade_df1_q31", EF: "tr_biquad_ef_q31",
-                    EF2: "tr_biquad_ef2_q31", D2: "tr_biquad_d2_q31"}[precision] if kind not in ("efh", "d2h") \
+                    EF2: "tr_biquad_ef2_q31", D2: "tr_biquad_d2_q31",
+                    D2X: "tr_biquad_d2x_q31"}[precision] if kind not in ("efh", "d2h") \
                 else f"tr_biquad_{kind}_q31"
             out.append(dict(
                 name=f"{chain.name}_g{j}", chain=chain.name, stages=len(secs), sections=secs,
                 coef_len=sum(len(sec.coeffs) for sec in secs),
                 post_shift=secs[0].post_shift, precision=precision, kind=kind, init_arg=init_arg,
                 inst_type=f"tr_biquad_{kind}_inst", state_type="int64_t" if kind == "high" else "int32_t",
-                state_len={"ef": 5, "efh": 5, "ef2": 6, "d2": 7, "d2h": 6}.get(kind, 4) * len(secs),
+                state_len={"ef": 5, "efh": 5, "ef2": 6, "d2": 7, "d2h": 6, "d2x": 8}.get(kind, 4) * len(secs),
                 init=f"tr_biquad_{kind}_init", run=f"tr_biquad_{kind}_q31",
                 comment=f"{chain.name}: {len(secs)} x {impl}",
             ))

@@ -37,7 +37,7 @@ LIM_FRAC = 30         # Q2.30 limiter gain
 COEF_FRAC = 31        # Q1.31 smoothing coefficients
 POLY_FRAC = 30        # polynomial coefficients
 MIN_KNEE_LOG2 = 0.02  # knees narrower than this (0.06 dB) are treated as hard knees
-HIGH, STD, EF, EF2, D2 = "32x64", "q31", "q31ef", "q31ef2", "q31d2"
+HIGH, STD, EF, EF2, D2, D2X = "32x64", "q31", "q31ef", "q31ef2", "q31d2", "q31d2x"
 EF1_NOISE_LIMIT_DBFS = -168.0   # first-order error feedback noisier than this: second order
 COEF_ERROR_LIMIT_DB = -90.0     # largest band response error (vs float, full scale) a plan may have
 H_FORM_ERROR_LIMIT_DB = -110.0  # a split takes the one-section AP - LP high-pass only if it is this close to float
@@ -230,10 +230,20 @@ def quantize_delta(sos_row, label: str, *, scale: float = 1.0, kind: str = "gene
         qb = [c, 0, -c]
     else:
         qb = [int(round(v * unit)) for v in b]
-    stored = (*qb, qa1 - 2 * unit, qa2 + unit)
-    if max(abs(v) for v in stored) > Q31_MAX:
+    if _delta_stored(qb, qa1, qa2) is None:
         raise InputError(f"{label}: does not fit the delta form (a coefficient or pole distance >= 0.5)", field=label)
     return (*qb, qa1, qa2), -1
+
+
+def _delta_stored(qb, qa1: int, qa2: int):
+    """(precision, stored coefficients) of a delta-form section, or None if it fits neither form:
+    D2 stores b as is; D2X (high-pass sections, b = g [1 -2 1] with g near 1) stores
+    b - 2^32 [1 -2 1] and adds x[n] to the output (acc = C + 2^32 x: the same integers)."""
+    tail = (qa1 - 2 * D2_UNIT, qa2 + D2_UNIT)
+    for prec, ff in ((D2, tuple(qb)), (D2X, (qb[0] - D2_UNIT, qb[1] + 2 * D2_UNIT, qb[2] - D2_UNIT))):
+        if max(abs(v) for v in (*ff, *tail)) <= Q31_MAX:
+            return prec, (*ff, *tail)
+    return None
 
 
 def _refine(secs, fs_hz: float, radius: int = 2, quantizer=None):
@@ -607,6 +617,11 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
             # feedback roundings tuned jointly.
             if name == "highpass":
                 q = _refine(secs, fs)
+                if precise == EF and any(_precision(q_, s_, headroom, precise) == EF2 for q_, s_, _ in q):
+                    try:
+                        q = _refine(secs, fs, quantizer=quantize_delta)
+                    except InputError:
+                        pass
             elif name.startswith("lp"):
                 q[0], q[1] = _refine(secs, fs)
                 # Sections that would need second-order error feedback run in the delta form when
@@ -635,7 +650,15 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
                             ef2_noise_dbfs(q_d[0], q_d[1], headroom) + 20 * math.log10(2.0) <= H_FORM_NOISE_LIMIT_DBFS:
                         q_h, ok = q_d, True
                 split_h.append(ok)
-                q = [q_h] if split_h[-1] else _refine(hp_rows[i], fs)
+                if split_h[-1]:
+                    q = [q_h]
+                else:
+                    q = _refine(hp_rows[i], fs)
+                    if precise == EF and any(_precision(q_, s_, headroom, precise) == EF2 for q_, s_, _ in q):
+                        try:
+                            q = _refine(hp_rows[i], fs, quantizer=quantize_delta)
+                        except InputError:
+                            pass
             quant[name] = q
         return quant
 
@@ -712,8 +735,8 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         secs = []
         for q, s, label in quant[name]:
             if s == -1:         # delta form: a1, a2 stored as distances from the double pole at z = 1
-                secs.append(Section(coeffs=(*(int(v) for v in q[:3]), int(q[3]) - 2 * D2_UNIT, int(q[4]) + D2_UNIT),
-                                    post_shift=-1, precision=D2, label=label))
+                prec, stored = _delta_stored([int(v) for v in q[:3]], int(q[3]), int(q[4]))
+                secs.append(Section(coeffs=tuple(int(v) for v in stored), post_shift=-1, precision=prec, label=label))
                 continue
             # The h sections of the high-pass branches always run in the fused error-feedback kernel.
             prec = EF if name.startswith("hp") and split_h[int(name[2:])] else _precision(q, s, headroom, precise)
@@ -836,6 +859,13 @@ def _biquad_d2(x: list, q, s) -> list:
     return out
 
 
+def _biquad_d2x(x: list, q, s) -> list:
+    """tr_biquad_d2x_q31: the delta form with b = stored + 2^32 [1 -2 1] (see _delta_stored); the C
+    keeps C = acc - 2^32 x[n] and outputs (C >> 32) + x[n], the same integers."""
+    u = D2_UNIT
+    return _biquad_d2(x, (q[0] + u, q[1] - 2 * u, q[2] + u, q[3], q[4]), s)
+
+
 def ef1_noise_dbfs(q, s, headroom: int) -> float:
     """Error a first-order error-feedback section adds: noise through (1 - z^-1) / A, in dBFS."""
     sos = _as_sos(q, s)
@@ -864,7 +894,7 @@ def _precision(q, s, headroom: int, precise: str) -> str:
     return precise
 
 
-_BIQUADS = {STD: _biquad_std, HIGH: _biquad_high, EF: _biquad_ef, EF2: _biquad_ef2, D2: _biquad_d2}
+_BIQUADS = {STD: _biquad_std, HIGH: _biquad_high, EF: _biquad_ef, EF2: _biquad_ef2, D2: _biquad_d2, D2X: _biquad_d2x}
 
 
 def run_chain(x: list, chain: Chain) -> list:

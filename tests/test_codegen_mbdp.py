@@ -224,16 +224,15 @@ def test_snr_dynamics_working(which, echo, demo):
 
 def test_demo_profile_exercises_second_order_error_feedback(demo):
     """The demo's low sections need second-order noise shaping, so the tests above cover every form
-    of it and its Thumb-2 loop: ef2 with b0 == b2 (37.5 Hz high-pass) and with b0 != b2 (108 Hz
-    all-pass), the delta form d2 (60 / 108 Hz low-passes) and its h branch (60 / 108 Hz high-pass
-    branches as all-pass - low-pass)."""
-    from codegen.mbdp_fixed import D2, EF2
+    of it and its Thumb-2 loop: the delta forms d2 (60 / 108 Hz low-passes, the scaled first
+    high-pass section), d2x (the 37.5 Hz high-pass's second section), d2h (the 60 / 108 Hz
+    high-pass branches as all-pass - low-pass) and ef2 (the 108 Hz all-pass of band 1)."""
+    from codegen.mbdp_fixed import D2, D2X, EF2
     plan = plan_mbdp(demo)
-    ef2 = [s for c in plan.chains() for s in c.sections if s.precision == EF2]
-    assert any(s.label.startswith("highpass") for s in ef2)
-    assert any(s.coeffs[0] == s.coeffs[2] for s in ef2) and any(s.coeffs[0] != s.coeffs[2] for s in ef2)
+    assert [s.precision for s in plan.highpass.sections] == [D2, D2X]
     assert all(s.precision == D2 for s in plan.lp[0].sections + plan.lp[1].sections)
     assert plan.split_h[:2] == (True, True) and plan.hp[0].sections[0].precision == D2
+    assert plan.comp[0].sections[0].precision == EF2
 
 
 def test_fresh_demo_fit_plans_like_the_checked_in_one(demo):
