@@ -636,19 +636,21 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
                 # H_FORM_ERROR_LIMIT_DB of float (poles near z = 1 are too coarse in Q2.30 for
                 # that: there the two jointly rounded high-pass sections stay).
                 i = int(name[2:])
-                q_h, err_db = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs)
-                noise_db = ef1_noise_dbfs(q_h[0], q_h[1], headroom) + 20 * math.log10(2.0)
-                ok = err_db <= H_FORM_ERROR_LIMIT_DB and noise_db <= H_FORM_NOISE_LIMIT_DBFS
-                if not ok and precise == EF:
-                    # Too noisy with first-order error feedback (low crossovers): the h section in
-                    # the delta form (second-order shaping, 2^-32 coefficient units) usually is not.
+                # First choice the h section in the delta form (d2h: second-order shaping, 2^-32
+                # coefficient units, cheaper than efh); where its coefficients do not fit (high
+                # crossovers) or it is not accurate enough, efh (first-order error feedback).
+                ok = False
+                if precise == EF:
                     try:
-                        q_d, err_d = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs, delta=True)
+                        q_h, err_db = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs, delta=True)
+                        noise_db = ef2_noise_dbfs(q_h[0], q_h[1], headroom) + 20 * math.log10(2.0)
+                        ok = err_db <= H_FORM_ERROR_LIMIT_DB and noise_db <= H_FORM_NOISE_LIMIT_DBFS
                     except InputError:
-                        q_d, err_d = None, 0.0
-                    if q_d is not None and err_d <= H_FORM_ERROR_LIMIT_DB and \
-                            ef2_noise_dbfs(q_d[0], q_d[1], headroom) + 20 * math.log10(2.0) <= H_FORM_NOISE_LIMIT_DBFS:
-                        q_h, ok = q_d, True
+                        pass
+                if not ok:
+                    q_h, err_db = _refine_h(secs[0], quant[f"lp{i}"], xo.hp_sos[i], fs)
+                    noise_db = ef1_noise_dbfs(q_h[0], q_h[1], headroom) + 20 * math.log10(2.0)
+                    ok = err_db <= H_FORM_ERROR_LIMIT_DB and noise_db <= H_FORM_NOISE_LIMIT_DBFS
                 split_h.append(ok)
                 if split_h[-1]:
                     q = [q_h]
