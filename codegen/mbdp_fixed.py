@@ -9,7 +9,8 @@ Q-formats (also stated in the generated tr_mbdp.h):
   audio in/out             Q1.31
   inside the tree/bands    Q(1+H).(31-H): value v is v * 2^(31-H); H headroom bits (>= 2) chosen so no
                            filter state can overflow (bound: L1 norm of every prefix of every chain)
-  biquad coefficients      Q(1+s).(31-s) with CMSIS postShift s
+  biquad coefficients      Q(1+s).(31-s) with CMSIS postShift s; delta forms (D2, D2X, the h of d2h):
+                           units of 2^-32, a1 and a2 stored as a1 - 2 and a2 + 1 (quantize_delta)
   level / gain computer    log2 of power, Q7.24 (1.0 = a factor 2 in power = 3.0103 dB)
   compressor gain          Q5.27 (max < 16 = +24.08 dB)
   limiter gain             Q2.30 (1.0 = 2^30) per block; applied as Q1.31 ramps, min(2 e, 2^31 - 1)
@@ -569,13 +570,16 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     Sections whose 32-bit-state noise (std_noise_dbfs) stays below STD_NOISE_LIMIT_DBFS use CMSIS
     arm_biquad_cascade_df1_q31; the others use `precise`: EF (our error-feedback DF1, default: about
     8.4 instructions per sample on a Cortex-M4) or HIGH (CMSIS arm_biquad_cas_df1_32x64_q31, measured
-    at 56 instructions per sample per stage on a Cortex-M4 with gcc 12).
+    at 56 instructions per sample per stage on a Cortex-M4 with gcc 12). With EF, sections whose
+    first-order noise exceeds EF1_NOISE_LIMIT_DBFS get second-order shaping: low- and high-pass
+    sections in the delta forms D2 / D2X (8.4 / 10.1 instructions per sample, 2^-32 coefficient
+    units) where their coefficients fit, others (all-passes) EF2 (11.9).
 
-    Each crossover's high-pass branch is AP - LP = u - 2 h(u) - LP (split_h[i]; one ef section h with
-    a1 refined by F / 2^32, ~14 instructions per sample) where that stays within
-    H_FORM_ERROR_LIMIT_DB of the float LR4 high-pass and 2h's noise within H_FORM_NOISE_LIMIT_DBFS;
-    otherwise the two high-pass sections as designed. The excursion guard (a detector) never uses
-    second-order error feedback."""
+    Each crossover's high-pass branch is AP - LP = u - 2 h(u) - LP (split_h[i]) where that stays
+    within H_FORM_ERROR_LIMIT_DB of the float LR4 high-pass and 2h's noise within
+    H_FORM_NOISE_LIMIT_DBFS: h in the delta form (d2h, ~12.5 instructions per sample) where it fits,
+    else one ef section with a1 refined by F / 2^32 (efh, ~14.6); otherwise the two high-pass
+    sections as designed. The excursion guard (a detector) never uses second-order shaping."""
     if precise not in (EF, HIGH):
         raise InputError(f"precise biquad form must be '{EF}' or '{HIGH}', got {precise!r}")
     p = profile
