@@ -207,15 +207,19 @@ def _run_one(profile, board, x_q31, reference, work, precise=EF, helium=True, ch
 
 
 def bench_mbdp(profile: Profile, boards=DEFAULT_BOARDS, *, seconds: float = 0.5, work_dir=None,
-               variants=(), chunk: int = CHUNK) -> dict:
+               variants=(), chunk: int = CHUNK, x_q31=None) -> dict:
     """Bench the default build on every board, plus the (board, label, precise, helium) variants.
-    chunk: samples per tr_mbdp_process_q31 call in the bench firmware."""
-    x = music_like(seconds, profile.sample_rate_hz, seed=3, peak_dbfs=-1.0)
-    x_q31 = float_to_q31(x).astype(np.int64)
+    chunk: samples per tr_mbdp_process_q31 call in the bench firmware. x_q31: another input signal
+    (Q31 integers) instead of the music (tests use it for full-scale stress signals)."""
+    given = x_q31 is not None
+    if not given:
+        x = music_like(seconds, profile.sample_rate_hz, seed=3, peak_dbfs=-1.0)
+        x_q31 = float_to_q31(x).astype(np.int64)
+    x_q31 = np.asarray(x_q31, dtype=np.int64)
     refs = {EF: render_c_host_q31(profile, x_q31)}
     work_root = Path(work_dir) if work_dir else REPO / "build" / "bench-mbdp"
     results = {"profile": profile.name, "profile_hash": profile.hash(), "sample_rate_hz": profile.sample_rate_hz,
-               "n_bands": profile.n_bands, "samples": len(x_q31), "signal": f"music_like({seconds} s, seed 3, -1 dBFS peak)",
+               "n_bands": profile.n_bands, "samples": len(x_q31), "signal": "given" if given else f"music_like({seconds} s, seed 3, -1 dBFS peak)",
                "mac_floor_per_sample": mac_floor(profile), "boards": {}, "variants": []}
     jobs = [(board, None, EF, True) for board in boards] + list(variants)
     for board, label, precise, helium in tqdm(jobs, desc="bench mbdp", unit="build"):

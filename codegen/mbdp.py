@@ -124,6 +124,8 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         filter_steps=_filter_steps(plan, groups), log2_poly=LOG2_POLY, exp2_poly=EXP2_POLY,
         efh_shifts=sorted({g["init_arg"] for g in groups if g["kind"] == "efh"}),
         d2h_shifts=sorted({g["init_arg"] for g in groups if g["kind"] == "d2h"}),
+        fast_gain=[int(f) for f in (plan.fast_gain or (False,) * plan.n_bands)],
+        fast_gain_any=any(plan.fast_gain), band_variants=[False, True] if any(plan.fast_gain) else [False],
         guard=plan.guard is not None,
         lim_ks=sorted({lim.k for lim in limiters}),
         guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"

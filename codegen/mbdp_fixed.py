@@ -410,6 +410,8 @@ class MbdpPlan:
     guard: Chain | None = None       # excursion guard side-chain of the full-band limiter
     split_h: tuple[bool, ...] = ()   # split_h[i]: hp[i] is the h section of AP - LP, else two HP sections
     guard_threshold: int = 0         # guard_threshold in the guard chain's integer output units
+    fast_gain: tuple[bool, ...] = () # per band: |v| < 2^29 and g < 2^28 proven, so the compressor
+                                     # product never saturates (the C may use SMMULR(4 v, 8 g))
     notes: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -686,6 +688,7 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
 
         x = np.zeros(n)
         x[0] = 1.0
+        band_l1 = []                     # L1 gain of each band signal (the compressors' inputs)
         if "highpass" in quant:
             x = through(x, quant["highpass"])
             u = x
@@ -693,13 +696,14 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
             u = x * 2.0 ** -headroom     # the first low-pass carries the scale, the h branch shifts
         for i in range(n_x):
             low = through(x, quant[f"lp{i}"])
-            through(low, quant[f"ap{i}"])
+            band_l1.append(float(np.sum(np.abs(through(low, quant[f"ap{i}"])))))
             # u - 2 h - low is computed modulo 2^32: only h and the result must fit.
             if split_h[i]:
                 x = u = u - 2.0 * through(u, quant[f"hp{i}"]) - low
             else:
                 x = u = through(x, quant[f"hp{i}"])
             worst = max(worst, float(np.sum(np.abs(x))))
+        band_l1.append(float(np.sum(np.abs(x))))
         if worst <= 0.9:
             break
     else:
@@ -761,6 +765,14 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     for k, c in enumerate(comps):
         if c.makeup + 0 >= (4 << 25) * 2:
             raise InputError("make-up gain out of range", field=f"band {k + 1}.compressor_makeup_db")
+    # Where a band's input provably stays below 2^29 (its L1 gain, 2 % and 2^20 LSB spare for the
+    # filters' rounding) and its gain below 2^28 (2.0: the gain is at most exp2(make-up), the
+    # static curve only reduces), round(v g / 2^27) never saturates: the C may take it as
+    # SMMULR(4 v, 8 g), the same integer.
+    fast_gain = tuple(
+        l1 * 2.0 ** 31 * 1.02 + 2.0 ** 20 < 2.0 ** 29
+        and max(exp2_q27(c.makeup), c.g_idle) * 1.0001 + 64 < 2.0 ** 28
+        for l1, c in zip(band_l1, comps))
     # The output stage (and the guard reading its delay line) works at half the band resolution.
     guard, guard_thr = _guard_plan(p, headroom + 1, precise)
     plan = MbdpPlan(
@@ -772,7 +784,7 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
         band_limiters=tuple(_limiter_q(b.limiter, p.lookahead_blocks, p, headroom, f"band {k + 1}.limiter")
                             for k, b in enumerate(p.bands)),
         out_limiter=_limiter_q(p.output_limiter, p.output_lookahead_blocks, p, headroom + 1, "output_limiter"),
-        guard=guard, guard_threshold=guard_thr,
+        guard=guard, guard_threshold=guard_thr, fast_gain=fast_gain,
         notes={"worst_l1": worst * 2 ** headroom, "coefficient_error_db": coef_err},
     )
     return plan
@@ -997,8 +1009,9 @@ def _as_int_array(x, lo: int, hi: int, what: str) -> np.ndarray:
     return a
 
 
-def render_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> np.ndarray:
-    """Band signals after compressor and limiter, Q(2+H).(30-H), shape (n_bands, len(x))."""
+def tree_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> list[list[int]]:
+    """The filter tree alone: band signals as the compressors see them, Q(1+H).(31-H), one list
+    per band (x padded to whole blocks)."""
     x = _as_int_array(x_q31, Q31_MIN, Q31_MAX, "Q31")
     n = len(x)
     block = plan.block
@@ -1017,7 +1030,14 @@ def render_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> np.ndarray:
             rest = u = run_chain(rest, hp)
         bands.append(run_chain(low, comp))
     bands.append(rest)
-    out = np.empty((len(bands), len(rest)), dtype=np.int64)
+    return bands
+
+
+def render_bands_fixed(plan: MbdpPlan, x_q31: np.ndarray) -> np.ndarray:
+    """Band signals after compressor and limiter, Q(2+H).(30-H), shape (n_bands, len(x))."""
+    n = len(x_q31)
+    bands = tree_bands_fixed(plan, x_q31)
+    out = np.empty((len(bands), len(bands[0])), dtype=np.int64)
     for k, b in enumerate(bands):
         c = compress_fixed(np.array(b, dtype=np.int64), plan, plan.compressors[k])
         out[k] = limit_fixed(c, plan, plan.band_limiters[k], out_shift=32)

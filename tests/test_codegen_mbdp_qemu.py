@@ -50,3 +50,20 @@ def test_board_bit_exact_with_c_host(board, which, chunk, tmp_path):
     assert r["bit_exact_with_c_host"]
     assert r["instructions_per_sample"] > mac_floor(prof)      # cannot beat one instruction per MAC
     assert 0 < r["flash_bytes"] < 64 * 1024 and 0 < r["ram_bytes"] < 64 * 1024
+
+
+def test_demo_full_scale_stress_bit_exact(tmp_path):
+    """The fitted demo profile on the M4 with full-scale squares, noise, impulses and DC: the Thumb-2
+    loops (delta forms, and the SMMULR compressor product of its fast_gain bands) stay bit-exact
+    with c-host where saturation and the limiters' extremes are exercised."""
+    import numpy as np
+
+    from codegen.fixedpoint import float_to_q31
+    from designer import signals
+    prof = _profile("demo")
+    fs = prof.sample_rate_hz
+    rng = np.random.default_rng(5)
+    x = np.concatenate([signals.square(60.0, 0.03, fs, peak_dbfs=0.0), np.clip(rng.standard_normal(fs // 40) * 2, -1, 1),
+                        signals.impulse(0.02, fs, peak_dbfs=0.0, at_s=0.001), np.ones(fs // 50), -np.ones(fs // 50)])
+    res = bench_mbdp(prof, ["mps2-an386"], work_dir=tmp_path, chunk=39, x_q31=float_to_q31(np.clip(x, -1, 1)))
+    assert res["boards"]["mps2-an386"]["bit_exact_with_c_host"]
