@@ -410,8 +410,8 @@ class MbdpPlan:
     guard: Chain | None = None       # excursion guard side-chain of the full-band limiter
     split_h: tuple[bool, ...] = ()   # split_h[i]: hp[i] is the h section of AP - LP, else two HP sections
     guard_threshold: int = 0         # guard_threshold in the guard chain's integer output units
-    fast_gain: tuple[bool, ...] = () # per band: |v| < 2^29 and g < 2^28 proven, so the compressor
-                                     # product never saturates (the C may use SMMULR(4 v, 8 g))
+    fast_gain: tuple[bool, ...] = () # per band: |v| < 2^30 and g < 2^28 proven, so the compressor
+                                     # product never saturates (the C may use SMMLAR(2 v, G, v))
     notes: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -765,12 +765,12 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
     for k, c in enumerate(comps):
         if c.makeup + 0 >= (4 << 25) * 2:
             raise InputError("make-up gain out of range", field=f"band {k + 1}.compressor_makeup_db")
-    # Where a band's input provably stays below 2^29 (its L1 gain, 2 % and 2^20 LSB spare for the
+    # Where a band's input provably stays below 2^30 (its L1 gain, 2 % and 2^20 LSB spare for the
     # filters' rounding) and its gain below 2^28 (2.0: the gain is at most exp2(make-up), the
     # static curve only reduces), round(v g / 2^27) never saturates: the C may take it as
-    # SMMULR(4 v, 8 g), the same integer.
+    # v + round(2 v G / 2^32) with G = 16 (g - 2^27), one SMMLAR, the same integer.
     fast_gain = tuple(
-        l1 * 2.0 ** 31 * 1.02 + 2.0 ** 20 < 2.0 ** 29
+        l1 * 2.0 ** 31 * 1.02 + 2.0 ** 20 < 2.0 ** 30
         and max(exp2_q27(c.makeup), c.g_idle) * 1.0001 + 64 < 2.0 ** 28
         for l1, c in zip(band_l1, comps))
     # The output stage (and the guard reading its delay line) works at half the band resolution.
