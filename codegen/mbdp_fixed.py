@@ -229,6 +229,8 @@ def quantize_delta(sos_row, label: str, *, scale: float = 1.0, kind: str = "gene
     elif kind == "aph":
         c = int(round((unit + qa2) / 2.0))
         qb = [c, 0, -c]
+    elif kind == "ap" and scale == 1.0:   # mirrored taps: |H| = 1 exactly; stored as D2X with b2 = 0
+        qb = [-qa2, -qa1, unit]
     else:
         qb = [int(round(v * unit)) for v in b]
     if _delta_stored(qb, qa1, qa2) is None:
@@ -665,6 +667,15 @@ def plan_mbdp(profile: Profile, *, precise: str = EF) -> MbdpPlan:
                     if precise == EF and any(_precision(q_, s_, headroom, precise) == EF2 for q_, s_, _ in q):
                         try:
                             q = _refine(hp_rows[i], fs, quantizer=quantize_delta)
+                        except InputError:
+                            pass
+            if name.startswith("ap") and precise == EF:
+                # All-passes that need second-order shaping: the delta form D2X (b2 - 2^32 = 0, so
+                # four products per sample instead of ef2's five plus its residue handling).
+                for j, (row, kind, label, sc) in enumerate(secs):
+                    if _precision(q[j][0], q[j][1], headroom, precise) == EF2:
+                        try:
+                            q[j] = (*quantize_delta(row, label, scale=sc, kind=kind), label)
                         except InputError:
                             pass
             quant[name] = q

@@ -136,6 +136,34 @@ def test_biquad_forms_follow_scipy(form):
     assert abs(np.mean(err)) < (limit / 2 if form == STD else 1.0)
 
 
+@pytest.mark.parametrize("form", ["ef2", "d2", "d2x", "d2x_ap"])
+def test_second_order_forms_follow_scipy(form):
+    """The second-order-shaping biquads (ef2; the delta forms d2, d2x, and d2x for an all-pass) equal
+    scipy's float filter of their own quantised coefficients within a few LSB, with no DC error."""
+    from codegen.mbdp_fixed import (D2_UNIT, _biquad_d2, _biquad_d2x, _biquad_ef2, _delta_stored,
+                                    quantize_delta)
+    lp = signal.butter(2, 60.0, fs=FS, output="sos")[0]
+    hp = signal.butter(2, 60.0, btype="highpass", fs=FS, output="sos")[0]
+    ap = np.array([hp[5], hp[4], 1.0, 1.0, hp[4], hp[5]])
+    x = _q31(0.5 * signals.music_like(0.2, FS, seed=3, peak_dbfs=-1.0))
+    if form == "ef2":
+        q, s = quantize_section(lp, "t", scale=0.25, kind="lp")
+        y = _biquad_ef2(x.tolist(), q, s)
+        b, a = np.array(q[:3]) / 2.0**30, [1.0, -q[3] / 2.0**30, -q[4] / 2.0**30]
+    else:
+        row, kind = {"d2": (lp, "lp"), "d2x": (hp, "hp"), "d2x_ap": (ap, "ap")}[form]
+        full, s = quantize_delta(row, "t", kind=kind)
+        prec, stored = _delta_stored(list(full[:3]), full[3], full[4])
+        assert prec == {"d2": "q31d2", "d2x": "q31d2x", "d2x_ap": "q31d2x"}[form]
+        if form == "d2x_ap":
+            assert stored[2] == 0
+        y = (_biquad_d2 if form == "d2" else _biquad_d2x)(x.tolist(), stored, s)
+        b, a = np.array(full[:3]) / D2_UNIT, [1.0, -full[3] / D2_UNIT, -full[4] / D2_UNIT]
+    err = np.array(y) - signal.lfilter(b, a, x.astype(np.float64))
+    assert np.max(np.abs(err)) < 40.0
+    assert abs(np.mean(err)) < 1.0
+
+
 # ------------------------------------------------------------------ bit-exactness
 @pytest.mark.parametrize("which", ["echo", "hp3", "guarded", "demo"])
 def test_fixed_and_c_host_bit_exact(which, echo, hp3, guarded, demo):
@@ -223,16 +251,17 @@ def test_snr_dynamics_working(which, echo, demo):
 
 
 def test_demo_profile_exercises_second_order_error_feedback(demo):
-    """The demo's low sections need second-order noise shaping, so the tests above cover every form
-    of it and its Thumb-2 loop: the delta forms d2 (60 / 108 Hz low-passes, the scaled first
-    high-pass section), d2x (the 37.5 Hz high-pass's second section), d2h (the 60 / 108 Hz
-    high-pass branches as all-pass - low-pass) and ef2 (the 108 Hz all-pass of band 1)."""
-    from codegen.mbdp_fixed import D2, D2X, EF2
+    """The demo's low sections need second-order noise shaping, so the tests above cover every delta
+    form and its Thumb-2 loop: d2 (60 / 108 Hz low-passes, the scaled first high-pass section), d2x
+    (the 37.5 Hz high-pass's second section; and the 108 Hz all-pass of band 1, b2 stored as 0),
+    d2h (the 60 / 108 Hz high-pass branches as all-pass - low-pass)."""
+    from codegen.mbdp_fixed import D2, D2X
     plan = plan_mbdp(demo)
     assert [s.precision for s in plan.highpass.sections] == [D2, D2X]
     assert all(s.precision == D2 for s in plan.lp[0].sections + plan.lp[1].sections)
     assert plan.split_h[:2] == (True, True) and plan.hp[0].sections[0].precision == D2
-    assert plan.comp[0].sections[0].precision == EF2
+    ap108 = plan.comp[0].sections[0]
+    assert ap108.precision == D2X and ap108.coeffs[2] == 0 and ap108.coeffs[0] != 0
 
 
 def test_fast_gain_bands_cannot_saturate(demo):
