@@ -130,6 +130,9 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         lim_ks=sorted({lim.k for lim in limiters}),
         guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"
                      for j, g in enumerate(x for x in groups if x["chain"] == "guard")],
+        # A guard of one ef group: its last stage keeps only the peak (tr_biquad_ef_peak_q31).
+        guard_peak_fused=[g["name"] for g in groups if g["chain"] == "guard"]
+        if [g["kind"] for g in groups if g["chain"] == "guard"] == ["ef"] else [],
         # Band limiter outputs are at half the band resolution: |y| <= (T + 1) // 2.
         sum_fits=sum((lim.threshold + 1) // 2 for lim in plan.band_limiters) <= Q31_MAX,
         out_fits=(plan.out_limiter.threshold << (plan.headroom + 1)) <= Q31_MAX,
