@@ -38,12 +38,14 @@ def _profile(which: str):
 @pytest.mark.parametrize("board,which,chunk", [("mps2-an386", "guard", 480), ("mps3-an547", "echo", 480),
                                                ("mps2-an386", "echo", 39), ("mps2-an386", "5band", 39),
                                                ("mps2-an386", "wide", 39),
-                                               ("mps2-an386", "demo", 39), ("mps2-an386", "demo", 480)])
+                                               ("mps2-an386", "demo", 39), ("mps2-an386", "demo", 480),
+                                               ("mps2-an386", "demo", 40), ("mps2-an386", "echo", 40)])
 def test_board_bit_exact_with_c_host(board, which, chunk, tmp_path):
     """chunk 39: calls that end mid-block and lengths that are not multiples of 4, so the C tails
-    around the Thumb-2 loops run too; 5 bands: the output stage's C path (its Thumb-2 loop takes
+    around the Thumb-2 loops run too; chunk 40: lengths of 8 mod 16, which enter the 16-sample
+    Thumb-2 loops halfway through; 5 bands: the output stage's C path (its Thumb-2 loop takes
     at most 4 bands); wide: CMSIS q31 sections and the output stage's 64-bit product (see _profile); demo: the fitted demo
-    profile, whose low sections run the ef2 Thumb-2 loops."""
+    profile, whose low sections run the delta-form Thumb-2 loops."""
     prof = _profile(which)
     res = bench_mbdp(prof, [board], seconds=0.05, work_dir=tmp_path, chunk=chunk)
     r = res["boards"][board]
