@@ -7,6 +7,10 @@ back the instruction count and every output sample over semihosting. The output 
 c-host build bit for bit. Flash and RAM come from arm-none-eabi-size/nm on the module alone. The
 floor is the multiply-accumulates per sample the design needs (5 per biquad, 3 per band, 1 at the
 output), so the figure says how close the code is to the arithmetic.
+
+By default two profiles are benched: the hand-made reference (examples/echo4-reference.toml) and
+the demo profile as `tunerig design` fits it from examples/ns3-vented-1.5l.toml (what `make demo`
+runs); --profile takes profile or speaker files (speakers are fitted first).
 """
 from __future__ import annotations
 
@@ -271,7 +275,7 @@ def plot(results: dict, path) -> None:
     ax.axhline(250, color="tab:red", ls=":", label="M4 target (250)")
     ax.set_xticks(range(len(runs)), [n for n, _ in runs], fontsize=7)
     ax.set_ylabel("instructions per sample (QEMU -icount)")
-    ax.set_title(f"MBDP '{results['profile']}', {results['n_bands']} bands, {results['sample_rate_hz']} Hz")
+    ax.set_title(f"MBDP '{results['profile']}'\n{results['n_bands']} bands, {results['sample_rate_hz']} Hz", fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
