@@ -49,3 +49,16 @@ def q15_to_q31(q) -> np.ndarray:
 def q31_to_q15(q) -> np.ndarray:
     """Narrowing with round-to-nearest and saturation: (q + 2^15) >> 16, clipped to int16."""
     return np.clip((np.asarray(q, dtype=np.int64) + (1 << 15)) >> 16, Q15_MIN, Q15_MAX)
+
+
+def require_q15(x, what: str = "input") -> np.ndarray:
+    """x as int16 if it is a 1-D integer array within the Q15 range, else InputError naming `what` and
+    the first bad sample (never a silent wrap of out-of-range integers)."""
+    from designer.errors import InputError
+    a = np.asarray(x)
+    if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+        raise InputError(f"{what} must be a 1-D array of integer Q15 samples, got {a.dtype} {a.shape}")
+    bad = np.flatnonzero((a < Q15_MIN) | (a > Q15_MAX)) if a.size else ()
+    if len(bad):
+        raise InputError(f"{what}: sample {bad[0]} is {a[bad[0]]}, outside the Q15 range {Q15_MIN}..{Q15_MAX}")
+    return a.astype(np.int16)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from codegen.fixedpoint import require_q15
 from designer.errors import TunerigError
 from hil import protocol as P
 from hil.transport import Transport
@@ -230,11 +231,7 @@ class BoardSession:
         The last block is zero-padded (the padding's output is dropped). progress: optional tqdm-like
         object with update(n_blocks).
         """
-        x = np.asarray(x_q15)
-        if x.ndim != 1 or not np.issubdtype(x.dtype, np.integer):
-            raise TunerigError("board input must be a 1-D integer array of q15 samples")
-        if x.size and (x.min() < -32768 or x.max() > 32767):
-            raise TunerigError("board input samples exceed the q15 range -32768..32767")
+        x = require_q15(x_q15, "board input")
         n = x.size
         nblocks = -(-n // block_len)
         padded = np.zeros(nblocks * block_len, dtype=np.int16)
