@@ -59,6 +59,16 @@ class Board:
         return 1e9 / self.clock_hz if self.cost_counter == "systick" else None
 
 
+def parse_board_engine(engine: str, field: str = "--engine") -> tuple[str, str | None]:
+    """'board:NAME' -> (NAME, None): build and emulate; 'board:NAME@URL' -> (NAME, URL): attach to a
+    running board at a serial URL or port (e.g. /dev/ttyACM0, socket://host:port)."""
+    kind, _, spec = engine.partition(":")
+    name, _, url = spec.partition("@")
+    if kind != "board" or not name:
+        raise InputError(f"engine {engine!r} is not of the form board:NAME[@URL]", field=field)
+    return name, url or None
+
+
 def board_names() -> list[str]:
     return sorted(p.parent.name for p in BOARDS_DIR.glob("*/board.toml"))
 

@@ -36,11 +36,11 @@ def render_samples(profile: Profile, x: np.ndarray, engine: str, *, q15: bool = 
             yq = render_c_host_q15(profile, xq) if q15 else render_c_host_q31(profile, xq)
         else:
             from hil import render_on_board
-            spec = engine.split(":", 1)[1]
-            board, _, url = spec.partition("@")
+            from hil.boards import parse_board_engine
+            board, url = parse_board_engine(engine)
             if not q15:
                 xq = fx.float_to_q15(x)      # boards stream Q15
-            yq = render_on_board(board, profile, xq, url=url or None)
+            yq = render_on_board(board, profile, xq, url=url)
             return fx.q15_to_float(yq)
         return fx.q15_to_float(yq) if q15 else fx.q31_to_float(yq)
     raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", field="--engine")

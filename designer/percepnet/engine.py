@@ -1,7 +1,7 @@
 """Run a trained model on audio: `float` (numpy re-implementation of the streaming network from the
 saved float weights; needs no TensorFlow), `tflm` (the int8 .tflite through the tflite-micro Python
 runtime: the golden reference for the Cortex-M build), `c-host` (the whole generated fixed-point C
-pipeline, codegen.percepnet, built with the host gcc) or `board:NAME` (the same C on a board, through
+pipeline, codegen.percepnet, built with the host gcc) or `board:NAME[@URL]` (the same C on a board, through
 hil.capture.enhance_on_board). The C engines take and give Q15 audio: float input is rounded to Q15.
 
 A model is a pair of files with one stem: STEM.tflite (int8) + STEM.json (front-end config, feature
@@ -19,7 +19,7 @@ from designer.percepnet.config import FrontEndConfig
 from designer.percepnet.frontend import FrontEnd
 from designer.percepnet.model import CONV_TAPS
 
-ENGINES = ("float", "tflm", "c-host", "board:NAME")
+ENGINES = ("float", "tflm", "c-host", "board:NAME[@URL]")   # the last one names a pattern
 SHIPPED_DIR = Path(__file__).parent / "models"
 SHIPPED_STEM = SHIPPED_DIR / "percepnet16k_int8"
 
@@ -135,7 +135,7 @@ class PercepNetModel:
         """Time-aligned enhanced signal (the streaming delay is cfg.delay_len samples; removed here)."""
         if engine == "c-host" or engine.startswith("board:"):
             return self.enhance_c(x, engine, postfilter=postfilter)
-        if engine not in ENGINES:
+        if engine not in ("float", "tflm"):
             raise InputError(f"unknown engine '{engine}' (use {', '.join(ENGINES)})", field="engine")
         fe = fe or FrontEnd(self.cfg)
         a = fe.analyse(x)
@@ -154,21 +154,14 @@ class PercepNetModel:
         if engine == "c-host":
             from codegen.percepnet.host import run_c_host
             y = run_c_host(self.json_path, xq)
-        elif engine.startswith("board:") and len(engine) > len("board:"):
-            y = enhance_on_board(self.tflite_path, engine.split(":", 1)[1], xq)
+        elif engine.startswith("board:"):
+            from hil.boards import parse_board_engine
+            from hil.capture import enhance_on_board
+            board, url = parse_board_engine(engine, field="engine")
+            y = enhance_on_board(board, self.json_path, xq, url=url)
         else:
             raise InputError(f"unknown engine '{engine}' (use {', '.join(ENGINES)})", field="engine")
         return q15_to_float(y)
-
-
-def enhance_on_board(model_path, board_name: str, x_int16: np.ndarray) -> np.ndarray:
-    """The pipeline on a board through the HIL harness (hil.capture.enhance_on_board generates it
-    for the board's core, builds the capture-path firmware and streams the audio); time-aligned int16."""
-    try:
-        from hil.capture import enhance_on_board as hil_enhance
-    except ImportError as exc:
-        raise TunerigError(f"the board engine needs hil.capture.enhance_on_board, which is not available ({exc})") from exc
-    return np.asarray(hil_enhance(board_name, model_path, np.asarray(x_int16, dtype=np.int16)), dtype=np.int16)
 
 
 def export_float_weights(seq_model, path) -> None:
