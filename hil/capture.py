@@ -12,11 +12,11 @@ runs; it is checked against the generated header before any audio is sent.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
+from codegen.percepnet.generate import pipeline_define
 from designer.errors import TunerigError
 from hil import BUILD_ROOT, stream_on_board
 from hil.boards import Board, load_board
@@ -36,17 +36,6 @@ def _generate(board: Board, model_path, out_dir: Path) -> Path:
         raise TunerigError(f"board '{board.name}': no PercepNet target for core '{board.core}' "
                            f"(known: {', '.join(sorted(TARGETS))})")
     return Path(generate_pipeline(model_path, out_dir, target=board.core))
-
-
-def pipeline_define(pn_dir, name: str) -> str:
-    """The value of `#define name ...` in the generated tr_pn.h (string quotes removed)."""
-    header = Path(pn_dir) / "tr_pn.h"
-    if not header.is_file():
-        raise TunerigError(f"{pn_dir}: no tr_pn.h (generate the PercepNet pipeline first)")
-    m = re.search(rf"^#define\s+{name}\s+(.+?)\s*$", header.read_text(), re.M)
-    if m is None:
-        raise TunerigError(f"{header}: no #define {name}")
-    return m.group(1).strip('"').rstrip("u")
 
 
 def build_capture(board_name: str, model_path, out_dir, pn_dir=None) -> tuple[FirmwareBuild, Path]:
@@ -79,12 +68,14 @@ def stream_capture(board_name: str, model_path, x_q15, url: str | None = None, *
 def enhance_on_board(board_name: str, model_path, x_q15, url: str | None = None, *, block_len: int = 160,
                      build_dir=None, progress: bool = True) -> np.ndarray:
     """Enhance x on the board; output time-aligned with x (the pipeline's latency removed), q15."""
+    from codegen.fixedpoint import require_q15
+
+    x = require_q15(x_q15, "capture input")
     board = load_board(board_name)
-    x = np.asarray(x_q15)
     out_dir = Path(build_dir) if build_dir else BUILD_ROOT / "capture" / board_name
     pn_dir = _generate(board, model_path, out_dir / "percepnet")
     latency = int(pipeline_define(pn_dir, "TR_PN_LATENCY_SAMPLES"))
-    padded = np.concatenate([x.astype(np.int16), np.zeros(latency, np.int16)])
+    padded = np.concatenate([x, np.zeros(latency, np.int16)])
     y = stream_capture(board_name, model_path, padded, url, block_len=block_len, build_dir=out_dir,
                        progress=progress, pn_dir=pn_dir)
     return y[latency:latency + x.size]

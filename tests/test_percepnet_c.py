@@ -203,3 +203,36 @@ def test_generation_rejects_fft_size_that_does_not_factor(tmp_path):
 def test_generation_rejects_unknown_target(tmp_path):
     with pytest.raises(InputError, match="target"):
         generate_pipeline(SHIPPED_STEM, tmp_path / "out", target="z80")
+
+
+def test_generation_rejects_feature_std_a_q31_coefficient_cannot_hold(tmp_path):
+    """A near-constant feature (std ~ 0) would saturate its Q31 coefficient: named error, nothing written."""
+    stem = tmp_path / "m"
+    shutil.copy(SHIPPED_STEM.with_suffix(".tflite"), stem.with_suffix(".tflite"))
+    meta = json.loads(SHIPPED_STEM.with_suffix(".json").read_text())
+    meta["feature_std"][5] = 1e-12
+    stem.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"feature_std\[5\]"):
+        generate_pipeline(stem, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("samples", [np.array([0, 40000, 1], np.int32), np.array([0.5, 0.1]), np.zeros((2, 2), np.int16)])
+def test_c_engines_refuse_what_is_not_q15(samples, tmp_path):
+    """Out-of-range integers are an error naming the sample, never a silent wrap to int16 (host and
+    board engines; the board one fails before building anything)."""
+    from codegen.percepnet.host import run_c_host
+    from hil.capture import enhance_on_board
+    with pytest.raises(InputError, match="Q15"):
+        run_c_host(SHIPPED_STEM, samples)
+    with pytest.raises(InputError, match="Q15"):
+        enhance_on_board("mps2-an386", SHIPPED_STEM, samples, build_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_board_engine_spec_with_a_port():
+    from hil.boards import parse_board_engine
+    assert parse_board_engine("board:nucleo-f446re@/dev/ttyACM0") == ("nucleo-f446re", "/dev/ttyACM0")
+    assert parse_board_engine("board:mps2-an386") == ("mps2-an386", None)
+    with pytest.raises(InputError, match="board:NAME"):
+        parse_board_engine("board:@/dev/ttyACM0")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -106,6 +107,12 @@ def _load_model(model_path):
     return m
 
 
+def c_latency_samples(cfg) -> int:
+    """Streaming delay of the C pipeline: (N - H) of overlap-add + the comb look-ahead + (H - 1) of
+    hop buffering (output leaves sample by sample at a constant delay), whatever the prefill."""
+    return cfg.window_len + cfg.lookahead_len - 1
+
+
 def pipeline_plan(model, cm) -> dict:
     """Every constant and table of the front end, as Python numbers (also written to plan.json)."""
     from designer.percepnet.frontend import (PITCH_OCTAVE_BIAS, N_PITCH_CANDIDATES, band_centres_bins,
@@ -159,6 +166,12 @@ def pipeline_plan(model, cm) -> dict:
     conv[:K] = np.log10(2.0)            # energies come as log2
     a_real = conv / (std * scale)
     b_real = -mean / (std * scale) + zp
+    bad = np.flatnonzero(~(std > 0) | ~np.isfinite(a_real) | ~np.isfinite(b_real) | (np.abs(a_real) >= 2.0 ** 31 - 1))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"feature {i}: std {std[i]:.3g} gives the coefficient 1 / (std * input scale) = "
+                         f"{a_real[i]:.3g}, which a Q31 integer cannot hold (std must be > 0 and not tiny)",
+                         file=getattr(model, "json_path", None), field=f"feature_std[{i}]")
     a_shift = int(np.clip(np.floor(np.log2((2 ** 31 - 1) / np.max(np.abs(a_real)))), 0, 16))
     lags = np.arange(tmin, tmax + 1)
     gk, go = outs["gains"]
@@ -174,7 +187,7 @@ def pipeline_plan(model, cm) -> dict:
         ola_shift=13 + E + F, ola_frac=OLA_FRAC_BITS,
         tmin=tmin, tmax=tmax, n_lags=len(lags), corr_len=L, corr_off=N - L, M=M, LA=LA,
         buf_len=M * tmax + N + LA, prefill=p, skip_frames=(LA + p) // H,
-        latency=N + LA - 1, n_cand=N_PITCH_CANDIDATES,        # (N - H) + LA + (H - 1), whatever the prefill
+        latency=c_latency_samples(cfg), n_cand=N_PITCH_CANDIDATES,
         jump_q16=int(round(cfg.viterbi_jump_cost * 65536)),
         beta=cfg.postfilter_beta,
         log2_1pb_q16=int(round(np.log2(1 + cfg.postfilter_beta) * 65536)),
@@ -281,3 +294,14 @@ def source_lists(out_dir, target: str = "host", cache_dir=None) -> tuple[list[Pa
     ksrc, kinc = kernel_sources()
     own = sorted(out_dir.glob("tr_pn*.c")) + [out_dir / "net" / f"{NET_NAME}.c", out_dir / "net" / f"{NET_NAME}_weights.c"]
     return own, [*dsp.fft_q31_sources, *ksrc], [out_dir, out_dir / "net", *dsp.include_dirs, *kinc], TARGETS[target][1]
+
+
+def pipeline_define(pn_dir, name: str) -> str:
+    """The value of `#define name ...` in the generated tr_pn.h (string quotes removed)."""
+    header = Path(pn_dir) / "tr_pn.h"
+    if not header.is_file():
+        raise TunerigError(f"{pn_dir}: no tr_pn.h (generate the PercepNet pipeline first)")
+    m = re.search(rf"^#define\s+{name}\s+(.+?)\s*$", header.read_text(), re.M)
+    if m is None:
+        raise TunerigError(f"{header}: no #define {name}")
+    return m.group(1).strip('"').rstrip("u")

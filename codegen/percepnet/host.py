@@ -16,20 +16,23 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from codegen.percepnet.generate import TEMPLATES, generate_pipeline, source_lists
-from designer.errors import InputError, TunerigError
+from codegen.percepnet.generate import TEMPLATES, generate_pipeline, pipeline_define, source_lists
+from designer.errors import TunerigError
 
 REPO = Path(__file__).resolve().parents[2]
 WARN_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
 
 
-def _key(model_path, target: str, sanitize: bool) -> str:
-    from designer.percepnet.engine import PercepNetModel
-    m = PercepNetModel(model_path)
-    code = [*sorted(TEMPLATES.iterdir()), *sorted(Path(__file__).parent.glob("*.py")),
-            *sorted((REPO / "codegen" / "nn").glob("*.py")), *sorted((REPO / "firmware" / "cmsis_nn").rglob("*.[ch]"))]
-    h = hashlib.sha256(f"{target}:{sanitize}".encode())
-    for p in [m.tflite_path, m.json_path, *code]:
+def _key(src_dir: Path, target: str, sanitize: bool) -> str:
+    """Hash of what the executable is made of: every generated file (not tr_pn.cmake, which names
+    its own folder), the runner template, the compiler flags and the sources it links from outside
+    the generated folder (the CMSIS-NN kernels, the pinned CMSIS-DSP version)."""
+    from codegen.cmsis_dsp import CMSISDSP_SHA256
+    h = hashlib.sha256(f"{target}:{sanitize}:{' '.join(WARN_FLAGS)}:{CMSISDSP_SHA256}".encode())
+    files = [p for p in sorted(src_dir.rglob("*")) if p.is_file() and p.name != "tr_pn.cmake"]
+    files += [TEMPLATES / "host_main.c.j2", *sorted((REPO / "firmware" / "cmsis_nn").rglob("*.[chS]"))]
+    for p in files:
+        h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
@@ -67,35 +70,33 @@ def compile_host(src_dir: Path, exe: Path, *, sanitize: bool = False, cc: str = 
 
 
 def build_host(model_path, build_dir=None, *, sanitize: bool = False) -> Path:
-    """Generate (target host) and compile the pipeline runner; cached. Returns the executable."""
+    """Generate (target host) and compile the pipeline runner. Cached by the content of the generated
+    code (so any change to the generator, the model or the templates rebuilds). Returns the executable."""
     base = Path(build_dir) if build_dir else REPO / "build" / "percepnet_c"
-    key = _key(model_path, "host", sanitize)
-    d = base / f"pn-{key}"
-    exe = d / ("tr_pn_run_san" if sanitize else "tr_pn_run")
-    if exe.is_file():
-        return exe
     base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".pn-{key}.", dir=base))
+    tmp = Path(tempfile.mkdtemp(prefix=".pn-", dir=base))
     try:
         generate_pipeline(model_path, tmp / "src", target="host")
-        compile_host(tmp / "src", tmp / exe.name, sanitize=sanitize)
-        try:
-            tmp.rename(d)
-        except OSError:                 # a parallel worker won the race: use its build
-            pass
+        d = base / f"pn-{_key(tmp / 'src', 'host', sanitize)}"
+        exe = d / ("tr_pn_run_san" if sanitize else "tr_pn_run")
+        if not exe.is_file():
+            compile_host(tmp / "src", tmp / exe.name, sanitize=sanitize)
+            if d.is_dir():              # the other variant (sanitized or not) is there: add this one
+                os.replace(tmp / exe.name, exe)
+            else:
+                try:
+                    tmp.rename(d)
+                except OSError:         # a parallel worker won the race: use its build
+                    pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if not exe.is_file():               # the winner was built without this variant
+    if not exe.is_file():
         raise TunerigError(f"host build cache {d} has no {exe.name}; delete the folder and retry")
     return exe
 
 
 def latency_samples(exe: Path) -> int:
-    hdr = exe.parent / "src" / "tr_pn.h"
-    for line in hdr.read_text().splitlines():
-        if line.startswith("#define TR_PN_LATENCY_SAMPLES"):
-            return int(line.split()[2])
-    raise TunerigError(f"{hdr}: TR_PN_LATENCY_SAMPLES not found")
+    return int(pipeline_define(exe.parent / "src", "TR_PN_LATENCY_SAMPLES"))
 
 
 def run_exe(exe: Path, x_int16: np.ndarray, chunks=(160,), trace: Path | None = None) -> np.ndarray:
@@ -116,10 +117,9 @@ def run_exe(exe: Path, x_int16: np.ndarray, chunks=(160,), trace: Path | None = 
 def run_c_host(model_path, x_int16: np.ndarray, *, sanitize: bool = False, chunks=(160,)) -> np.ndarray:
     """Enhance int16 audio with the C pipeline on the host, time-aligned with the input (the
     streaming latency is removed, as the float engines do)."""
-    x = np.asarray(x_int16)
-    if x.ndim != 1 or not np.issubdtype(x.dtype, np.integer):
-        raise InputError(f"expected 1-D int16 samples, got {x.dtype} {x.shape}")
+    from codegen.fixedpoint import require_q15
+    x = require_q15(x_int16, "c-host input")
     exe = build_host(model_path, sanitize=sanitize)
     lat = latency_samples(exe)
-    y = run_exe(exe, np.concatenate([x.astype(np.int16), np.zeros(lat, np.int16)]), chunks)
+    y = run_exe(exe, np.concatenate([x, np.zeros(lat, np.int16)]), chunks)
     return y[lat:]

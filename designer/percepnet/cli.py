@@ -70,18 +70,21 @@ def _enhance(args):
     write_wav(args.output, y, fs, "float32" if args.float32 else "int16")
     if args.plot:
         spectrogram_png(args.plot, fs, [("input", x), (f"enhanced ({args.engine})", y)])
-    # the C pipeline adds one hop less one sample of buffering to the algorithmic delay (tr_pn.h)
-    delay = m.cfg.delay_len if args.engine in ("float", "tflm") else m.cfg.window_len + m.cfg.lookahead_len - 1
+    if args.engine in ("float", "tflm"):
+        delay = m.cfg.delay_len
+    else:                       # the C pipeline adds one hop less one sample of buffering (tr_pn.h)
+        from codegen.percepnet.generate import c_latency_samples
+        delay = c_latency_samples(m.cfg)
     print(f"{args.output}: {len(y) / fs:.2f} s enhanced with the {args.engine} engine "
           f"(time-aligned; streaming delay {delay} samples = {1000 * delay / fs:g} ms)")
 
 
 def _engine(text: str) -> str:
-    """argparse type of --engine: float, tflm, c-host or board:NAME."""
+    """argparse type of --engine: float, tflm, c-host or board:NAME[@URL]."""
     import argparse
     if text in ("float", "tflm", "c-host") or (text.startswith("board:") and len(text) > 6):
         return text
-    raise argparse.ArgumentTypeError(f"unknown engine '{text}' (use float, tflm, c-host or board:NAME)")
+    raise argparse.ArgumentTypeError(f"unknown engine '{text}' (use float, tflm, c-host or board:NAME[@URL])")
 
 
 def _compare_c(args):
