@@ -76,10 +76,10 @@ def _hash_tree(h, root: Path, patterns=("*.c", "*.h", "*.cmake", "*.ld", "*.txt"
             h.update(p.read_bytes())
 
 
-def compute_build_id(board: Board, module_dir: Path, pipeline: str = "mbdp") -> str:
-    """Content hash of everything that goes into the ELF (firmware, board, generated module)."""
+def compute_build_id(board: Board, module_dir: Path, pipeline: str = "mbdp", stack_bytes: int | None = None) -> str:
+    """Content hash of everything that goes into the ELF (firmware, board, generated module, options)."""
     h = hashlib.sha256()
-    h.update(pipeline.encode())
+    h.update(f"{pipeline}:{stack_bytes}".encode())
     _hash_tree(h, FIRMWARE_DIR)
     _hash_tree(h, board.directory)
     _hash_tree(h, Path(module_dir))
@@ -111,6 +111,16 @@ def elf_section_sizes(elf: Path) -> dict:
     return sec
 
 
+def measured_sizes(elf: Path) -> dict:
+    """Flash (vectors, code, constants, unwind table, initialised data), static RAM (.data + .bss) and
+    the reserved stack of an ELF linked with firmware/ld/tunerig.ld; the same arithmetic as the
+    Berkeley text + data / data + bss of elf_sizes, plus the per-section table."""
+    sec = elf_section_sizes(elf)
+    return {"flash": sum(sec.get(k, 0) for k in (".vectors", ".text", ".ARM.exidx", ".data")),
+            "ram_static": sec.get(".data", 0) + sec.get(".bss", 0), "stack_reserved": sec.get(".stack", 0),
+            "sections": sec}
+
+
 def build_firmware(board: Board | str, mbdp_dir, out_dir, *, jobs: int = 2, pipeline: str = "mbdp",
                    stack_bytes: int | None = None) -> FirmwareBuild:
     """Build the firmware for `board` around an already generated module in mbdp_dir (an MBDP
@@ -131,7 +141,7 @@ def build_firmware(board: Board | str, mbdp_dir, out_dir, *, jobs: int = 2, pipe
     text = board_config_header(board)
     if not header.is_file() or header.read_text() != text:
         header.write_text(text)
-    build_id = compute_build_id(board, mbdp_dir, pipeline)
+    build_id = compute_build_id(board, mbdp_dir, pipeline, stack_bytes)
     cmake_dir = out_dir / "cmake"
     configure = [
         cmake, "-S", str(FIRMWARE_DIR), "-B", str(cmake_dir),

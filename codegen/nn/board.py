@@ -68,11 +68,8 @@ def build_board_elf(cm: CompiledModel, board_name: str, build_dir, opt: str = "-
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise TunerigError(f"board build of {cm.name} for {board_name} failed:\n{r.stderr[-4000:]}")
-    from hil.build import elf_section_sizes
-    sec = elf_section_sizes(elf)
-    sizes = {"flash": sec.get(".vectors", 0) + sec.get(".text", 0) + sec.get(".data", 0),
-             "ram_static": sec.get(".data", 0) + sec.get(".bss", 0), "sections": sec}
-    return elf, sizes
+    from hil.build import measured_sizes
+    return elf, measured_sizes(elf)
 
 
 def run_board_elf(elf: Path, board_name: str, cm: CompiledModel, frames, timeout_s: float = 300.0) -> BoardRun:

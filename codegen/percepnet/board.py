@@ -74,15 +74,8 @@ def build_pipeline_elf(model_path, board_name: str, build_dir, opt: str = "-O2")
                         "-Wl,--gc-sections", "-o", str(elf), "-lm"], capture_output=True, text=True)
     if r.returncode != 0:
         raise TunerigError(f"{board_name}: link failed:\n{r.stderr[-4000:]}")
-    return elf, elf_sizes(elf)
-
-
-def elf_sizes(elf: Path) -> dict:
-    from hil.build import elf_section_sizes
-    sec = elf_section_sizes(elf)
-    return {"flash": sum(sec.get(k, 0) for k in (".vectors", ".text", ".ARM.exidx", ".data")),
-            "ram_static": sec.get(".data", 0) + sec.get(".bss", 0), "stack_reserved": sec.get(".stack", 0),
-            "sections": sec}
+    from hil.build import measured_sizes
+    return elf, measured_sizes(elf)
 
 
 def run_pipeline_elf(elf: Path, board_name: str, x_int16: np.ndarray, hop: int, timeout_s: float = 600.0) -> PipelineRun:
