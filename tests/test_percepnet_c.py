@@ -157,7 +157,9 @@ def _make_model(tmp: Path, cfg, seed=0, units=24, seconds=4.0) -> Path:
     # 8 kHz: n_fft 160 = 5 x 32, no look-ahead (no future comb taps), correlation shorter than the window
     dict(sample_rate_hz=8000, n_bands=16, lookahead_ms=0.0, pitch_corr_ms=12.5, comb_order=3,
          viterbi_jump_cost=0.3),
-], ids=["48k", "8k"])
+    # 16 kHz with a power-of-two FFT: 32 ms window, n_fft 512 (no odd radix stage), 20 bands
+    dict(sample_rate_hz=16000, window_ms=32.0, hop_ms=16.0, n_bands=20, lookahead_ms=16.0),
+], ids=["48k", "8k", "16k-pow2"])
 def test_other_front_end_configurations(tmp_path, fe_kw):
     from designer.percepnet.config import FrontEndConfig
     from codegen.percepnet.host import run_c_host
