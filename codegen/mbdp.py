@@ -127,6 +127,7 @@ def generate_mbdp(profile: Profile, target: str, out_dir, *, cache_dir=None, pre
         fast_gain=[int(f) for f in (plan.fast_gain or (False,) * plan.n_bands)],
         fast_gain_any=any(plan.fast_gain), band_variants=[False, True] if any(plan.fast_gain) else [False],
         guard=plan.guard is not None,
+        guard_hold=profile.guard_hold_blocks if plan.guard is not None else 1,
         lim_ks=sorted({lim.k for lim in limiters}),
         guard_steps=[f"{g['run']}(&S->{g['name']}, {'src' if j == 0 else 'S->guard'}, S->guard, n);"
                      for j, g in enumerate(x for x in groups if x["chain"] == "guard")],

@@ -978,9 +978,10 @@ def limit_gain_q31(e_q30: np.ndarray) -> np.ndarray:
 
 
 def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ, side: np.ndarray | None = None,
-                side_threshold: int = 0, *, out_shift: int = 31) -> np.ndarray:
+                side_threshold: int = 0, *, out_shift: int = 31, side_hold: int = 1) -> np.ndarray:
     """Look-ahead limiter; with a side-chain (the excursion guard) a block also needs
-    r <= side_threshold / max|side| (both integers, rounded down like the ceiling).
+    r <= side_threshold / max|side| over the last side_hold blocks (both integers, rounded down like
+    the ceiling).
 
     The gain ramps in Q1.31 (limit_gain_q31 of the block gains) and y = round(x E / 2^out_shift):
     31 keeps x's units, 32 (the band limiters) gives half x's resolution, one SMMULR on a Cortex-M."""
@@ -991,6 +992,9 @@ def limit_fixed(x: np.ndarray, plan: MbdpPlan, lim: LimiterQ, side: np.ndarray |
     r = np.where(peak <= lim.threshold, one, (lim.threshold << LIM_FRAC) // peak)
     if side is not None:
         speak = block_peak(side, block)
+        if side_hold > 1:      # the guard's peak hold (designer.dynamics.limiter_gains); peaks start at 0
+            padded = np.concatenate([np.zeros(side_hold - 1, dtype=speak.dtype), speak])
+            speak = np.lib.stride_tricks.sliding_window_view(padded, side_hold).max(axis=1)
         r = np.minimum(r, np.where(speak <= side_threshold, one, (side_threshold << LIM_FRAC) // speak))
     padded = np.concatenate([np.full(k, one, dtype=np.int64), r])
     h = np.lib.stride_tricks.sliding_window_view(padded, k + 1).min(axis=1)
@@ -1065,7 +1069,7 @@ def render_fixed_q31(profile_or_plan, x_q31) -> np.ndarray:
     padded = np.concatenate([x, np.zeros((-n) % block, dtype=np.int64)])
     total = np.clip(render_bands_fixed(plan, padded).sum(axis=0), Q31_MIN, Q31_MAX)
     side = np.array(run_chain(total.tolist(), plan.guard), dtype=np.int64) if plan.guard else None
-    y = limit_fixed(total, plan, plan.out_limiter, side, plan.guard_threshold)
+    y = limit_fixed(total, plan, plan.out_limiter, side, plan.guard_threshold, side_hold=plan.profile.guard_hold_blocks)
     return np.clip(y << (plan.headroom + 1), Q31_MIN, Q31_MAX)[:n]
 
 

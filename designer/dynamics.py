@@ -24,7 +24,12 @@ Both ramp end points are <= r_m, so no output sample exceeds T (a proof in three
 h'_i that enters e_{j-2} or e_{j-1} has i in [m, m + K] and hence a window containing block m).
 
 Excursion guard (full-band limiter only, optional): a side-chain s = sosfilt(guard_sos, x) predicts
-cone excursion in units of Xmax; r_j also honours guard_threshold / max|s| over block j.
+cone excursion in units of Xmax; r_j also honours guard_threshold / max|s| over blocks j-H+1..j.
+The hold H (guard_hold_ms in blocks, >= 1) keeps the bound from following the individual half-wave
+peaks of a bass tone: with H = 1 the linear release recovers between peaks, the gain is modulated at
+twice the tone's frequency and that is harmonic distortion. A hold of half the longest period the
+guard acts on makes the bound constant on a steady tone. Holding only delays the release, so the
+ceiling proof is unchanged.
 """
 from __future__ import annotations
 
@@ -107,11 +112,12 @@ def compress(x: np.ndarray, block: int, block_ms: float, p: CompressorParams) ->
 
 
 def limiter_gains(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: float,
-                  p: LimiterParams, sidechain: np.ndarray | None = None, sidechain_threshold: float = 1.0) -> np.ndarray:
+                  p: LimiterParams, sidechain: np.ndarray | None = None, sidechain_threshold: float = 1.0,
+                  sidechain_hold_blocks: int = 1) -> np.ndarray:
     """Ramp end points e_j (one per block) of the look-ahead limiter. See the module docstring.
 
     With a side-chain (the excursion guard: x filtered to predicted cone excursion), a block also needs
-    r_j <= sidechain_threshold / max|sidechain| over the block. That bound is approximate (the gain
+    r_j <= sidechain_threshold / max|sidechain| over blocks j-H+1..j (H = sidechain_hold_blocks). That bound is approximate (the gain
     modulates the drive, not the excursion), which is why the designer verifies it by rendering."""
     k = lookahead_blocks - 1
     threshold = 10.0 ** (p.threshold_db / 20.0)
@@ -119,6 +125,9 @@ def limiter_gains(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: fl
     r = np.minimum(1.0, threshold / np.maximum(peak, 1e-300))
     if sidechain is not None:
         sc_peak = np.max(np.abs(_blocks(sidechain, block)), axis=1)
+        if sidechain_hold_blocks > 1:      # peak hold; before the stream started the peaks were 0
+            padded = np.concatenate([np.zeros(sidechain_hold_blocks - 1), sc_peak])
+            sc_peak = np.lib.stride_tricks.sliding_window_view(padded, sidechain_hold_blocks).max(axis=1)
         r = np.minimum(r, sidechain_threshold / np.maximum(sc_peak, 1e-300))
     padded = np.concatenate([np.ones(k), r])
     h = np.lib.stride_tricks.sliding_window_view(padded, k + 1).min(axis=1)
@@ -133,10 +142,11 @@ def limiter_gains(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: fl
 
 
 def limit(x: np.ndarray, block: int, lookahead_blocks: int, block_ms: float, p: LimiterParams,
-          sidechain: np.ndarray | None = None, sidechain_threshold: float = 1.0) -> np.ndarray:
+          sidechain: np.ndarray | None = None, sidechain_threshold: float = 1.0,
+          sidechain_hold_blocks: int = 1) -> np.ndarray:
     """Apply the look-ahead limiter: output is x delayed by lookahead_blocks * block samples."""
     delay = lookahead_blocks * block
-    e = limiter_gains(x, block, lookahead_blocks, block_ms, p, sidechain, sidechain_threshold)
+    e = limiter_gains(x, block, lookahead_blocks, block_ms, p, sidechain, sidechain_threshold, sidechain_hold_blocks)
     # While block j arrives, block j-K-1 leaves with a ramp e_{j-2} -> e_{j-1}.
     end = np.concatenate([[1.0], e[:-1]])            # block j ends at e_{j-1} (starts at e_{j-2})
     delayed = np.concatenate([np.zeros(delay), x[:-delay]]) if delay < len(x) else np.zeros_like(x)

@@ -9,6 +9,8 @@ Three mechanisms keep the speaker safe, each with an exact or verified bound:
 3. Excursion is linear in the drive, so tones in different bands ADD. The excursion guard, a side-chain
    of the full-band limiter that filters the output through the speaker's excursion model, pulls the
    whole output down whenever the predicted excursion passes 85 % of Xmax (FIELD_NOTES §1.2).
+   Its peak is held for half a period of the high-pass frequency (the longest period it acts on), so
+   a bass tone sees a steady gain instead of one modulated at twice its frequency (distortion).
 The high-pass and the crossovers are chosen by multi-start coordinate descent on an objective that
 estimates A-weighted loudness through the speaker plus (per program) the 40-200 Hz output level.
 Finally the designer renders a stress set (sweeps, bursts at each band's worst frequency, in-phase
@@ -276,10 +278,18 @@ def rendered_score_db(profile: Profile, ctx: _Context, x: np.ndarray) -> float:
     return float(10 * np.log10(loud + 1e-300) + ctx.program.bass_weight * 10 * np.log10(bass + 1e-300))
 
 
+def guard_hold_ms(highpass_hz: float, block_ms: float) -> float:
+    """Half a period of the lowest frequency the guard acts on (the high-pass: below it the excursion
+    response no longer matters), rounded up to whole blocks: between the half-wave peaks of any tone
+    above it the held peak cannot fall, so the release cannot modulate the gain."""
+    return math.ceil(500.0 / highpass_hz / block_ms - 1e-9) * block_ms
+
+
 def _with_guard(profile: Profile, spk: Speaker, threshold: float) -> Profile:
     guard = physics.excursion_sos(spk, profile.sample_rate_hz)
     guard[0, :3] *= spk.amplifier.v_at_full_scale / spk.driver.xmax      # output in units of Xmax
-    return replace(profile, guard_sos=tuple(tuple(float(v) for v in row) for row in guard), guard_threshold=threshold)
+    return replace(profile, guard_sos=tuple(tuple(float(v) for v in row) for row in guard), guard_threshold=threshold,
+                   guard_hold_ms=guard_hold_ms(profile.highpass_hz or 20.0, profile.block_ms))
 
 
 def stress_signals(profile: Profile, ctx: _Context) -> dict[str, np.ndarray]:
@@ -351,6 +361,7 @@ def design(spk: Speaker, bands: int | str | None = None, *, program: str | None 
         "xmax_mm": round(spk.driver.xmax * 1e3, 3),
         "band_excursion_mm": [round(float(c) * 1e3, 3) for c in costs],
         "guard_threshold_of_xmax": profile.guard_threshold,
+        "guard_hold_ms": profile.guard_hold_ms,
         "stress_peak_excursion_mm": round(peak * 1e3, 3) if verify else -1.0,
         "binding_constraints": "; ".join(f"{n} {lo:.0f}-{hi:.0f} Hz" for n, lo, hi in allowed.binding_ranges()),
         "objective_db": round(float(j), 2),

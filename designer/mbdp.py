@@ -59,7 +59,7 @@ def render(profile: Profile, x: np.ndarray, *, dynamics: bool = True) -> np.ndar
     if dynamics:
         guard = signal.sosfilt(np.array(profile.guard_sos), total) if profile.guard_sos else None
         y = limit(total, block, profile.output_lookahead_blocks, profile.block_ms, profile.output_limiter,
-                  guard, profile.guard_threshold)
+                  guard, profile.guard_threshold, profile.guard_hold_blocks)
     else:
         delay = profile.output_lookahead_blocks * block
         y = np.concatenate([np.zeros(delay), total[: len(total) - delay]])

@@ -43,6 +43,9 @@ class Profile:
     # guard_threshold. Empty: no guard.
     guard_sos: tuple[tuple[float, ...], ...] = ()
     guard_threshold: float = 1.0
+    # The guard's block peak is held (max over the last guard_hold_ms) so that its gain request does
+    # not follow each half-wave of a bass tone (that modulation is distortion). 0: no hold (one block).
+    guard_hold_ms: float = 0.0
     notes: dict = field(default_factory=dict, compare=False)   # informational [design] table
 
     # Derived sizes, in samples/blocks.
@@ -59,6 +62,11 @@ class Profile:
         return int(round(self.output_lookahead_ms / self.block_ms))
 
     @property
+    def guard_hold_blocks(self) -> int:
+        """H: the guard's side-chain bound for block j uses its peaks over blocks j-H+1..j."""
+        return max(1, int(round(self.guard_hold_ms / self.block_ms)))
+
+    @property
     def latency_samples(self) -> int:
         """Delay added by the look-ahead limiters (band + output); filters add only phase."""
         return (self.lookahead_blocks + self.output_lookahead_blocks) * self.block_samples
@@ -71,6 +79,8 @@ class Profile:
         """SHA-256 over the processing parameters (not the notes): identifies a profile on a board."""
         d = asdict(self)
         d.pop("notes")
+        if not d["guard_hold_ms"]:
+            d.pop("guard_hold_ms")      # no hold: the same hash as before the field existed
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
@@ -178,9 +188,10 @@ def profile_from_dict(d: dict, path=None) -> Profile:
     o = {k: _number(ol, k, "output_limiter", path, *rng) for k, rng in _OUT_KEYS.items()}
 
     guard = d.get("excursion_guard", {})
-    _only(guard, {"sos", "threshold"}, "excursion_guard", path)
+    _only(guard, {"sos", "threshold", "hold_ms"}, "excursion_guard", path)
     guard_sos: tuple = ()
     guard_thr = 1.0
+    guard_hold_ms = 0.0
     if guard:
         rows = guard.get("sos")
         if (not isinstance(rows, list) or not rows
@@ -195,6 +206,12 @@ def profile_from_dict(d: dict, path=None) -> Profile:
                                  field="excursion_guard.sos")
         guard_sos = tuple(tuple(float(v) for v in r) for r in rows)
         guard_thr = _number(guard, "threshold", "excursion_guard", path, 0.05, 1.0)
+        if "hold_ms" in guard:
+            guard_hold_ms = _number(guard, "hold_ms", "excursion_guard", path, 0.0, 200.0)
+            n = guard_hold_ms / block_ms
+            if abs(n - round(n)) > 1e-9:
+                raise InputError(f"{guard_hold_ms:g} ms must be a whole number of {block_ms:g} ms blocks",
+                                 file=path, field="excursion_guard.hold_ms")
 
     prof = Profile(
         name=str(p.get("name", "unnamed")), sample_rate_hz=fs, block_ms=block_ms,
@@ -202,7 +219,7 @@ def profile_from_dict(d: dict, path=None) -> Profile:
         bands=tuple(bands),
         output_limiter=LimiterParams(threshold_db=o["threshold_db"], release_ms=o["release_ms"]),
         output_lookahead_ms=o["lookahead_ms"], guard_sos=guard_sos, guard_threshold=guard_thr,
-        notes=dict(d.get("design", {})),
+        guard_hold_ms=guard_hold_ms, notes=dict(d.get("design", {})),
     )
     for key, ms in (("band_limiter.lookahead_ms", lookahead_ms), ("output_limiter.lookahead_ms", o["lookahead_ms"])):
         n = ms / block_ms
@@ -262,7 +279,9 @@ def profile_to_toml(p: Profile) -> str:
     if p.guard_sos:
         out += ["", "# Excursion guard: the full-band limiter also keeps predicted cone excursion (this filter,",
                 "# digital full scale in, excursion in units of Xmax out) within threshold.", "[excursion_guard]",
-                f"threshold = {_fmt(p.guard_threshold)}", "sos = ["]
+                f"threshold = {_fmt(p.guard_threshold)}",
+                f"hold_ms = {_fmt(p.guard_hold_ms)}  # peak hold: at least half the longest period it acts on",
+                "sos = ["]
         out += [f"  [{', '.join(repr(float(v)) for v in row)}]," for row in p.guard_sos]
         out += ["]"]
     if p.notes:
