@@ -32,10 +32,12 @@ from codegen.mbdp_host import render_c_host_q31
 from designer.errors import TunerigError
 from designer.profile import Profile, load_profile
 from designer.signals import music_like
+from hil.boards import load_board
+from hil.build import build_semihosted
+from hil.qemu import run_semihosted
 
 REPO = Path(__file__).resolve().parent.parent
 FW = Path(__file__).resolve().parent / "mbdp_fw"
-SEMIHOST = REPO / "firmware" / "semihost"   # start-up + semihosting calls, shared with the nn runner
 DEFAULT_BOARDS = ("mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547")
 CHUNK = 480
 REFERENCE_PROFILE = REPO / "examples" / "echo4-reference.toml"
@@ -91,13 +93,6 @@ def _signal_header(x_q31: np.ndarray, path: Path, chunk: int = CHUNK) -> None:
         f"static const int32_t bench_signal[BENCH_N] = {{\n{rows}\n}};\n")
 
 
-def _board(name: str) -> dict:
-    path = REPO / "boards" / name / "board.toml"
-    if not path.is_file():
-        raise TunerigError(f"{path}: no such board")
-    return tomllib.loads(path.read_text())
-
-
 def _run(cmd, **kw) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if proc.returncode != 0:
@@ -109,46 +104,28 @@ def build_bench(profile: Profile, board: str, x_q31: np.ndarray, work: Path, *, 
                 helium: bool = True, chunk: int = CHUNK) -> tuple[Path, list[Path]]:
     """Generate + compile + link the bench ELF for one board. Returns (elf, module object files).
     helium=False compiles CMSIS-DSP without its Helium code (ARM_MATH_AUTOVECTORIZE), to measure it."""
-    b = _board(board)
-    core = b["core"]
-    if core not in TARGETS:
-        raise TunerigError(f"board {board}: core {core} is not a codegen target")
-    gen = generate_mbdp(profile, core, work / "gen", precise=precise)
+    b = load_board(board)
+    if b.core not in TARGETS:
+        raise TunerigError(f"board {board}: core {b.core} is not a codegen target")
+    gen = generate_mbdp(profile, b.core, work / "gen", precise=precise)
     _signal_header(x_q31, work / "bench_signal.h", chunk)
     cmake = (gen / "tr_mbdp.cmake").read_text()
-    sources = re.findall(r'"([^"]+\.c)"', cmake.split("set(TR_MBDP_SOURCES")[1].split(")")[0])
+    sources = [Path(f) for f in re.findall(r'"([^"]+\.c)"', cmake.split("set(TR_MBDP_SOURCES")[1].split(")")[0])]
     incs = re.findall(r'"([^"]+)"', cmake.split("set(TR_MBDP_INCLUDE_DIRS")[1].split(")")[0])
-    cpu = list(TARGETS[core][1])
-    base = ["arm-none-eabi-gcc", *cpu, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
-            "-fdata-sections", *(f"-D{d}" for d in CMSIS_DEFINES), *(f"-I{i}" for i in incs), f"-I{FW}", f"-I{SEMIHOST}", f"-I{work}"]
-    objs, module_objs = [], []
-    for src in [*sources, SEMIHOST / "tr_semihost_startup.c", SEMIHOST / "tr_semihost.c", FW / "bench_main.c"]:
-        src = Path(src)
-        obj = work / (src.stem + ".o")
-        scalar = src.name == "arm_biquad_cascade_df1_q31.c" or (not helium and str(src) in sources)
-        extra = ["-DARM_MATH_AUTOVECTORIZE"] if scalar else []
-        _run([*base, *extra, "-c", str(src), "-o", str(obj)])
-        objs.append(obj)
-        if str(src) in sources:
-            module_objs.append(obj)
-    elf = work / "bench.elf"
-    _run(["arm-none-eabi-gcc", *cpu, "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
-          f"-L{REPO / 'boards' / board}", f"-T{REPO / 'firmware' / 'ld' / 'tunerig.ld'}", *map(str, objs), "-lc", "-lgcc", "-o", str(elf)])
-    return elf, module_objs
+    scalar = ["-DARM_MATH_AUTOVECTORIZE"]
+    per_source = {src: scalar for src in sources if src.name == "arm_biquad_cascade_df1_q31.c" or not helium}
+    ours = [src for src in sources if src.is_relative_to(gen)]           # generated here; the rest is CMSIS-DSP
+    elf, objs = build_semihosted(b, work / "bench.elf", [*ours, FW / "bench_main.c"],
+                                 third_party=[src for src in sources if src not in ours],
+                                 cpu_flags=TARGETS[b.core][1], cflags=("-O2", *(f"-D{d}" for d in CMSIS_DEFINES)),
+                                 includes=[*incs, FW, work], source_flags=per_source)
+    return elf, [objs[src] for src in sources]
 
 
 def run_qemu(board: str, elf: Path, timeout_s: float = 600.0) -> str:
-    machine = _board(board)["qemu"]["machine"]
-    cmd = ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
-           "-icount", "shift=0", "-chardev", "stdio,id=semi", "-semihosting-config", "enable=on,target=native,chardev=semi",
-           "-kernel", str(elf)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise TunerigError(f"{board}: QEMU did not finish within {timeout_s:g} s") from None
-    if proc.returncode != 0 or "FAULT" in proc.stdout:
-        raise TunerigError(f"{board}: bench firmware failed (exit {proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}")
-    return proc.stdout
+    """The bench firmware's semihosting console output (a fault exits non-zero: an error here)."""
+    return run_semihosted(board, elf, cwd=elf.parent, timeout_s=timeout_s, what="MBDP bench",
+                          stdio=True).stdout.decode(errors="replace")
 
 
 def parse_output(text: str) -> tuple[int, int, np.ndarray]:
@@ -196,14 +173,14 @@ VARIANTS = (
 
 
 def _run_one(profile, board, x_q31, reference, work, precise=EF, helium=True, chunk=CHUNK) -> dict:
-    b = _board(board)
+    b = load_board(board)
     work.mkdir(parents=True, exist_ok=True)
     elf, objs = build_bench(profile, board, x_q31, work, precise=precise, helium=helium, chunk=chunk)
     n, ticks, y = parse_output(run_qemu(board, elf))
-    ns_per_tick = 1e9 / b["clock_hz"]
+    ns_per_tick = 1e9 / b.clock_hz
     flash, ram = module_size(objs, elf)
     return {
-        "core": b["core"], "instructions_per_sample": round(ticks * ns_per_tick / n, 1),
+        "core": b.core, "instructions_per_sample": round(ticks * ns_per_tick / n, 1),
         "systick_ticks": ticks, "instructions_per_tick": ns_per_tick,
         "flash_bytes": flash, "ram_bytes": ram,
         "bit_exact_with_c_host": bool(len(y) == len(reference) and np.array_equal(y, reference)),

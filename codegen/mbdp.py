@@ -11,11 +11,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import jinja2
-
 from codegen.cmsis_dsp import CMSISDSP_VERSION, fetch_cmsis_dsp
 from codegen.fixedpoint import Q31_MAX
 from codegen.mbdp_fixed import D2, D2X, EF, EF2, EXP2_POLY, HIGH, LOG2_POLY, STD, MbdpPlan, plan_mbdp
+from codegen.templating import template_env
 from designer.errors import InputError
 from designer.profile import Profile
 
@@ -36,9 +35,8 @@ WARN_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror")
 CHUNK_SAMPLES = 192
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False)
+def _env():
+    return template_env(TEMPLATES, trim_blocks=False)
 
 
 def _groups(plan: MbdpPlan) -> list[dict]:

@@ -121,6 +121,45 @@ def measured_sizes(elf: Path) -> dict:
             "sections": sec}
 
 
+SEMIHOST_DIR = FIRMWARE_DIR / "semihost"
+MEASURE_LINK_SCRIPT = FIRMWARE_DIR / "ld" / "tunerig.ld"
+
+
+def build_semihosted(board: Board | str, elf: Path, sources, *, cpu_flags, cflags=(), includes=(),
+                     third_party=(), source_flags=None) -> tuple[Path, dict]:
+    """Compile and link a measurement program for QEMU (run it with hil.qemu.run_semihosted).
+
+    `sources` (code written here: -Wall -Wextra -Werror) and `third_party` (e.g. CMSIS-DSP: -w) are
+    compiled one by one with cpu_flags + cflags, -ffunction-sections/-fdata-sections and the include
+    directories; source_flags maps a source to extra flags of its own. The firmware's semihosting
+    start-up is added, and the link uses firmware/ld/tunerig.ld with the board's memory.ld and
+    --gc-sections. Returns (elf, {source: object file})."""
+    from codegen.nn.host import WARN_FLAGS
+    board = load_board(board) if isinstance(board, str) else board
+    gcc = _require_tool("arm-none-eabi-gcc")
+    elf = Path(elf)
+    obj_dir = elf.parent / f"{elf.stem}.obj"
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    ours = [*map(Path, sources), SEMIHOST_DIR / "tr_semihost_startup.c", SEMIHOST_DIR / "tr_semihost.c"]
+    common = [*cpu_flags, *cflags, "-ffunction-sections", "-fdata-sections",
+              *(f"-I{d}" for d in [*includes, SEMIHOST_DIR])]
+    objs = {}
+    for src in [*ours, *map(Path, third_party)]:
+        obj = obj_dir / f"{len(objs):03d}_{src.stem}.o"
+        warn = WARN_FLAGS if src in ours else ("-std=c99", "-w")
+        extra = (source_flags or {}).get(src, ())
+        proc = subprocess.run([gcc, *warn, *common, *extra, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise TunerigError(f"{board.name}: compiling {src.name} failed:\n{proc.stderr[-4000:]}")
+        objs[src] = obj
+    proc = subprocess.run([gcc, *cpu_flags, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
+                           *map(str, objs.values()), f"-L{board.directory}", "-T", str(MEASURE_LINK_SCRIPT),
+                           "-Wl,--gc-sections", "-o", str(elf), "-lm"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TunerigError(f"{board.name}: linking {elf.name} failed:\n{proc.stderr[-4000:]}")
+    return elf, objs
+
+
 def build_firmware(board: Board | str, mbdp_dir, out_dir, *, jobs: int = 2, pipeline: str = "mbdp",
                    stack_bytes: int | None = None) -> FirmwareBuild:
     """Build the firmware for `board` around an already generated module in mbdp_dir (an MBDP

@@ -8,16 +8,14 @@ under a second of host time; the cost counter is SysTick under `-icount shift=0`
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
 from codegen.nn.compile import TEMPLATE_DIR, CompiledModel
-from codegen.nn.host import REPO, kernel_sources
+from codegen.nn.host import kernel_sources
+from codegen.templating import template_env
 from designer.errors import TunerigError
 
 CPU_FLAGS = {
@@ -42,33 +40,22 @@ def _board(board_name: str):
 
 
 def build_board_elf(cm: CompiledModel, board_name: str, build_dir, opt: str = "-O2", cmsis_nn_path=None) -> tuple[Path, dict]:
+    from hil.build import build_semihosted, measured_sizes
     board = _board(board_name)
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        raise TunerigError("arm-none-eabi-gcc not found: run `make setup`")
     core = getattr(board, "core", None)
     if core not in CPU_FLAGS:
         raise TunerigError(f"board '{board_name}': core {core!r} not supported by the nn runner")
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     main_c = build_dir / f"{cm.name}_board_main.c"
-    main_c.write_text(env.get_template("board_main.c.j2").render(name=cm.name, inputs=cm.inputs, outputs=cm.outputs))
+    main_c.write_text(template_env(TEMPLATE_DIR).get_template("board_main.c.j2")
+                      .render(name=cm.name, inputs=cm.inputs, outputs=cm.outputs))
     srcs, incs = kernel_sources(cmsis_nn_path)
-    semihost = REPO / "firmware" / "semihost"          # start-up + semihosting calls, shared with bench/mbdp
-    srcs, incs = [*srcs, semihost / "tr_semihost_startup.c", semihost / "tr_semihost.c"], [*incs, semihost]
-    elf = build_dir / f"{cm.name}_{board_name}.elf"
-    cmd = [gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", opt, "-ffp-contract=off", *CPU_FLAGS[core],
-           "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-           *[f"-I{p}" for p in [cm.out_dir, *incs]], str(cm.out_dir / f"{cm.name}.c"),
-           str(cm.out_dir / f"{cm.name}_weights.c"), str(main_c), *map(str, srcs),
-           f"-L{REPO / 'boards' / board_name}", "-T", str(REPO / "firmware" / "ld" / "tunerig.ld"),
-           "-Wl,--gc-sections", "-o", str(elf), "-lm"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise TunerigError(f"board build of {cm.name} for {board_name} failed:\n{r.stderr[-4000:]}")
-    from hil.build import measured_sizes
+    ours = [cm.out_dir / f"{cm.name}.c", cm.out_dir / f"{cm.name}_weights.c", main_c]
+    # our kernels are code written here; a real CMSIS-NN (cmsis_nn_path) is third-party
+    elf, _ = build_semihosted(board, build_dir / f"{cm.name}_{board_name}.elf",
+                              ours + ([] if cmsis_nn_path else srcs), third_party=srcs if cmsis_nn_path else (),
+                              cpu_flags=CPU_FLAGS[core], cflags=(opt, "-ffp-contract=off"), includes=[cm.out_dir, *incs])
     return elf, measured_sizes(elf)
 
 

@@ -21,11 +21,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
 from codegen.nn import quant
 from codegen.nn.tflite import Model, Tensor, read_tflite
+from codegen.templating import template_env
 from designer.errors import InputError, TunerigError
 
 SUPPORTED_OPS = ("FULLY_CONNECTED", "ADD", "SUB", "MUL", "LOGISTIC", "TANH", "SPLIT", "SPLIT_V",
@@ -540,8 +540,7 @@ def compile_model(model_path, out_dir, name: str | None = None, state: list[str]
            "consts": em.consts, "inputs": inputs, "outputs": outputs, "states": states,
            "arena_bytes": max(plan["arena_bytes"], ARENA_ALIGN), "plan": plan, "macs": em.macs,
            "weight_bytes": weight_bytes, "n_ops": len(model.operators)}
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = template_env(TEMPLATE_DIR)
     out_dir = Path(out_dir)
     rendered = {f"{name}.h": env.get_template("model.h.j2").render(**ctx),
                 f"{name}.c": env.get_template("model.c.j2").render(**ctx),

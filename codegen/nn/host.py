@@ -10,10 +10,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
 from codegen.nn.compile import TEMPLATE_DIR, CompiledModel
+from codegen.templating import template_env
 from designer.errors import TunerigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,8 +42,7 @@ def build_host_runner(cm: CompiledModel, build_dir, *, sanitize: bool = False, c
         raise TunerigError(f"host C compiler '{cc}' not found (install gcc)")
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = template_env(TEMPLATE_DIR)
     main_c = build_dir / f"{cm.name}_host_main.c"
     main_c.write_text(env.get_template("host_main.c.j2").render(name=cm.name, inputs=cm.inputs, outputs=cm.outputs))
     srcs, incs = kernel_sources(cmsis_nn_path)

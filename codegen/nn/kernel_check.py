@@ -27,7 +27,6 @@ from codegen.nn.host import CMSIS_NN_DIR, REPO, WARN_FLAGS, kernel_sources
 from designer.errors import TunerigError
 
 CHECK_SOURCE = CMSIS_NN_DIR / "check" / "tr_nn_kernel_check.c"
-SEMIHOST = REPO / "firmware" / "semihost"   # start-up + semihosting calls for the board builds
 BOARDS = ("mps2-an386", "mps3-an547")
 
 
@@ -78,22 +77,14 @@ def run_host_reference(work: Path) -> dict:
 
 def run_board(board_name: str, work: Path, timeout_s: float = 300.0) -> tuple[dict, dict]:
     board = _board(board_name)
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        raise TunerigError("arm-none-eabi-gcc is needed: run `make setup`")
     if board.core not in CPU_FLAGS or not getattr(board, "qemu_machine", None):
         raise TunerigError(f"board '{board_name}' is not an emulated board with a supported core")
     work.mkdir(parents=True, exist_ok=True)
     srcs, incs = kernel_sources(None)
-    elf = work / f"tr_nn_kernel_check_{board_name}.elf"
-    cmd = [gcc, *WARN_FLAGS, "-O2", "-ffp-contract=off", *CPU_FLAGS[board.core], f"-DTR_NN_CHECK_CLOCK_HZ={board.clock_hz}u",
-           "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-           *[f"-I{p}" for p in [*incs, SEMIHOST]], str(CHECK_SOURCE), *map(str, srcs),
-           *(str(SEMIHOST / f) for f in ("tr_semihost_startup.c", "tr_semihost.c")), f"-L{REPO / 'boards' / board_name}",
-           "-T", str(REPO / "firmware" / "ld" / "tunerig.ld"), "-Wl,--gc-sections", "-o", str(elf), "-lm"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise TunerigError(f"{board_name} build of the kernel check failed:\n{r.stderr[-4000:]}")
+    from hil.build import build_semihosted
+    elf, _ = build_semihosted(board, work / f"tr_nn_kernel_check_{board_name}.elf", [CHECK_SOURCE, *srcs],
+                              cpu_flags=CPU_FLAGS[board.core], includes=incs,
+                              cflags=("-O2", "-ffp-contract=off", f"-DTR_NN_CHECK_CLOCK_HZ={board.clock_hz}u"))
     from hil.qemu import run_semihosted
     out = run_semihosted(board, elf, cwd=work, timeout_s=timeout_s, what="kernel check")
     return _parse((out.stdout + out.stderr).decode(errors="replace"))   # SYS_WRITE0 goes to QEMU's stderr

@@ -5,19 +5,16 @@ memory.ld. Audio moves through semihosting files; SysTick under -icount shift=0 
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
 from codegen.nn.board import CPU_FLAGS
 from codegen.percepnet.generate import TARGETS, TEMPLATES, generate_pipeline, source_lists
+from codegen.templating import template_env
 from designer.errors import TunerigError
 
-REPO = Path(__file__).resolve().parents[2]
 STAGES = ("pitch_search", "pitch_track", "comb", "analysis_fft", "features", "network", "gains_postfilter",
           "synthesis", "other")
 
@@ -39,42 +36,22 @@ def _board(board_name: str):
 
 
 def build_pipeline_elf(model_path, board_name: str, build_dir, opt: str = "-O2") -> tuple[Path, dict]:
+    from hil.build import build_semihosted, measured_sizes
     board = _board(board_name)
     core = getattr(board, "core", None)
     if core not in CPU_FLAGS:
         raise TunerigError(f"board '{board_name}': core {core!r} has no compiler flags")
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        raise TunerigError("arm-none-eabi-gcc not found: run `make setup`")
     build_dir = Path(build_dir).resolve()
     target = core if core in TARGETS else "c99"
     src = generate_pipeline(model_path, build_dir / "src", target=target)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     main_c = build_dir / "tr_pn_board_main.c"
-    main_c.write_text(env.get_template("board_main.c.j2").render())
+    main_c.write_text(template_env(TEMPLATES).get_template("board_main.c.j2").render())
     own, third, incs, defines = source_lists(src, target)
-    semihost = REPO / "firmware" / "semihost"
-    ours = [*own, main_c, semihost / "tr_semihost_startup.c", semihost / "tr_semihost.c"]
-    common = [opt, "-ffp-contract=off", *CPU_FLAGS[core], "-ffunction-sections", "-fdata-sections", "-DTR_PN_PROFILE",
-              *[f"-D{d}" for d in defines], *[f"-I{p}" for p in [*incs, semihost]]]
-    objs = []
-    obj_dir = build_dir / "obj"
-    obj_dir.mkdir(parents=True, exist_ok=True)
-    for s in [*ours, *third]:
-        warn = ["-std=c99", "-Wall", "-Wextra", "-Werror"] if (s in ours or "cmsis_nn" in str(s)) else ["-std=c99", "-w"]
-        o = obj_dir / (s.stem + ".o")
-        r = subprocess.run([gcc, *warn, *common, "-c", str(s), "-o", str(o)], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise TunerigError(f"{board_name}: compiling {s.name} failed:\n{r.stderr[-4000:]}")
-        objs.append(str(o))
-    elf = build_dir / f"tr_pn_{board_name}.elf"
-    r = subprocess.run([gcc, *CPU_FLAGS[core], "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", *objs,
-                        f"-L{REPO / 'boards' / board_name}", "-T", str(REPO / "firmware" / "ld" / "tunerig.ld"),
-                        "-Wl,--gc-sections", "-o", str(elf), "-lm"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise TunerigError(f"{board_name}: link failed:\n{r.stderr[-4000:]}")
-    from hil.build import measured_sizes
+    ours = [*own, main_c, *(s for s in third if "cmsis_nn" in str(s))]      # our CMSIS-NN kernels too
+    elf, _ = build_semihosted(board, build_dir / f"tr_pn_{board_name}.elf", ours,
+                              third_party=[s for s in third if s not in ours], cpu_flags=CPU_FLAGS[core],
+                              cflags=(opt, "-ffp-contract=off", "-DTR_PN_PROFILE", *(f"-D{d}" for d in defines)),
+                              includes=incs)
     return elf, measured_sizes(elf)
 
 

@@ -26,9 +26,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
+from codegen.templating import template_env
 from designer.errors import InputError, TunerigError
 from designer.percepnet.model import CONV_TAPS
 
@@ -258,8 +258,7 @@ def generate_pipeline(model_path, out_dir, target: str = "host", cache_dir=None)
         dsp = fetch_cmsis_dsp(cache_dir)
         ctx = dict(plan, target=target, model_file=model.tflite_path.name, model_hash=model_hash(model),
                    net=NET_NAME, cmsis_version=CMSISDSP_VERSION, arm=TARGETS[target][0] == "arm")
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        env = template_env(TEMPLATES)
         names = sorted(t[:-3] for t in env.list_templates() if t.endswith(".j2") and t.startswith("tr_pn")
                        and not t.startswith("tr_pn.cmake"))
         for n in names:

@@ -13,14 +13,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
+from codegen.nn.host import WARN_FLAGS
 from codegen.percepnet.generate import TEMPLATES, generate_pipeline, pipeline_define, source_lists
+from codegen.templating import template_env
 from designer.errors import TunerigError
 
 REPO = Path(__file__).resolve().parents[2]
-WARN_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
 
 
 def _key(src_dir: Path, target: str, sanitize: bool) -> str:
@@ -44,8 +44,7 @@ def compile_host(src_dir: Path, exe: Path, *, sanitize: bool = False, cc: str = 
     (their warnings are not ours to fix)."""
     if shutil.which(cc) is None:
         raise TunerigError(f"host C compiler '{cc}' not found (install gcc)")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = template_env(TEMPLATES)
     main_c = exe.parent / ("tr_pn_" + main_template[:-3])
     main_c.write_text(env.get_template(main_template).render())
     own, third, incs, defines = source_lists(src_dir, target)
